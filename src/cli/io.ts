@@ -1,0 +1,18 @@
+/** What a command needs from the process, injectable so tests run commands in-process. */
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stdin: NodeJS.ReadableStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export const EXIT_OK = 0;
+/** Some input was malformed (alerts for the good records were still produced). */
+export const EXIT_MALFORMED = 1;
+export const EXIT_USAGE = 2;
+/** Alerts could not be delivered (and could not be dead-lettered). */
+export const EXIT_DELIVERY = 3;
+
+export function writeLine(stream: NodeJS.WritableStream, text: string): void {
+  stream.write(`${text}\n`);
+}

@@ -1,0 +1,184 @@
+import { describeValue, type ErrorCode } from '../errors';
+
+/**
+ * Turns one trigger batch element into record candidates. An element may be a Buffer (dataType 'binary'),
+ * a string, or a value the worker already parsed. A body is normally `{"records":[...]}`; a single record,
+ * an array of records or of bodies, and JSON Lines (the blob archive's PT1H.json) are accepted too.
+ * Decoding never throws: whatever cannot be read becomes a problem carrying the raw input, and every
+ * readable record beside it is still returned.
+ */
+export interface DecodeProblem {
+  readonly code: ErrorCode;
+  readonly reason: string;
+  /** 1-based line for JSON Lines input. */
+  readonly line?: number;
+  readonly raw: Buffer | string;
+}
+
+export interface DecodedMessage {
+  /** Record candidates, not yet validated (normalization checks each). */
+  readonly records: unknown[];
+  /** For JSON Lines input, the 1-based line of each record (parallel to `records`); empty otherwise. */
+  readonly recordLines: number[];
+  readonly problems: DecodeProblem[];
+}
+
+const MAX_NESTING = 3;
+
+export function decodeMessage(message: unknown): DecodedMessage {
+  const out: DecodedMessage = { records: [], recordLines: [], problems: [] };
+  if (Buffer.isBuffer(message)) {
+    decodeText(message.toString('utf8'), message, out);
+  } else if (message instanceof Uint8Array) {
+    const buf = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    decodeText(buf.toString('utf8'), buf, out);
+  } else if (message instanceof ArrayBuffer) {
+    const buf = Buffer.from(message);
+    decodeText(buf.toString('utf8'), buf, out);
+  } else if (typeof message === 'string') {
+    decodeText(message, message, out);
+  } else if (typeof message === 'object' && message !== null) {
+    interpretBody(message, 0, undefined, out);
+  } else {
+    out.problems.push({
+      code: 'MESSAGE_UNSUPPORTED_TYPE',
+      reason: `Expected a JSON body (object, string or bytes), got ${describeValue(message)}`,
+      raw: safeStringify(message),
+    });
+  }
+  return out;
+}
+
+function decodeText(text: string, raw: Buffer | string, out: DecodedMessage): void {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (body.trim() === '') {
+    out.problems.push({
+      code: 'MESSAGE_NOT_JSON',
+      reason: 'Expected a JSON body, got an empty message',
+      raw,
+    });
+    return;
+  }
+  let whole: unknown;
+  let wholeError: unknown;
+  try {
+    whole = JSON.parse(body);
+  } catch (error) {
+    wholeError = error;
+  }
+  if (wholeError === undefined) {
+    interpretBody(whole, 0, undefined, out);
+    return;
+  }
+  // Not one JSON document: try JSON Lines. If no line parses either, it is one malformed message
+  // (e.g. a truncated pretty-printed body), reported once rather than line by line.
+  const lines = body.split('\n');
+  const parsed: { value: unknown; line: number }[] = [];
+  const bad: DecodeProblem[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    try {
+      parsed.push({ value: JSON.parse(line), line: i + 1 });
+    } catch (error) {
+      bad.push({
+        code: 'MESSAGE_NOT_JSON',
+        reason: `Line ${i + 1} is not JSON: ${errorText(error)}`,
+        line: i + 1,
+        raw: line,
+      });
+    }
+  }
+  if (parsed.length === 0) {
+    out.problems.push({
+      code: 'MESSAGE_NOT_JSON',
+      reason: `Expected JSON or JSON Lines: ${errorText(wholeError)}`,
+      raw,
+    });
+    return;
+  }
+  for (const { value, line } of parsed) {
+    const before = out.records.length;
+    interpretBody(value, 0, line, out);
+    for (let i = before; i < out.records.length; i++) out.recordLines.push(line);
+  }
+  out.problems.push(...bad);
+}
+
+function interpretBody(value: unknown, depth: number, line: number | undefined, out: DecodedMessage): void {
+  if (Array.isArray(value)) {
+    if (depth >= MAX_NESTING) {
+      out.problems.push(
+        withLine(
+          {
+            code: 'BODY_UNRECOGNIZED',
+            reason: `Arrays nested deeper than ${MAX_NESTING} levels`,
+            raw: safeStringify(value),
+          },
+          line,
+        ),
+      );
+      return;
+    }
+    for (const element of value) {
+      if (isBody(element)) interpretBody(element, depth + 1, line, out);
+      else out.records.push(element);
+    }
+    return;
+  }
+  if (typeof value === 'object' && value !== null) {
+    if (Object.hasOwn(value, 'records')) {
+      const records = (value as { records: unknown }).records;
+      if (Array.isArray(records)) {
+        for (const record of records) out.records.push(record);
+      } else {
+        out.problems.push(
+          withLine(
+            {
+              code: 'BODY_RECORDS_NOT_ARRAY',
+              reason: `Expected "records" to be an array, got ${describeValue(records)}`,
+              raw: safeStringify(value),
+            },
+            line,
+          ),
+        );
+      }
+      return;
+    }
+    out.records.push(value);
+    return;
+  }
+  out.problems.push(
+    withLine(
+      {
+        code: 'BODY_UNRECOGNIZED',
+        reason: `Expected a {"records":[...]} body, a record or an array, got ${describeValue(value)}`,
+        raw: safeStringify(value),
+      },
+      line,
+    ),
+  );
+}
+
+function isBody(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, 'records')
+  );
+}
+
+function withLine(problem: DecodeProblem, line: number | undefined): DecodeProblem {
+  return line === undefined ? problem : { ...problem, line };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** JSON text of a value for keeping it raw; falls back to String() for values JSON cannot express. */
+export function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

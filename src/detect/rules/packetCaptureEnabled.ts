@@ -1,0 +1,210 @@
+import { asObject } from '../../normalize/normalize';
+import { parseResourceId, type ActivityEvent } from '../../normalize/activityEvent';
+import { redactSecrets, stripQuery } from '../../alert/redact';
+import type { CaptureKind, DetectionRule, Finding, OperationPattern } from '../types';
+
+/**
+ * Azure Network Packet Capture Enabled: Panther's `Azure.MonitorActivity.Network.PacketCaptureEnabled`,
+ * extended from Network Watcher to every documented operation that starts a packet capture or a traffic
+ * mirror. Matching keeps the seed's semantics: case-insensitive containment of an operation pattern in
+ * `operationName`, and a successful result. Only `operationName` is tested, never `resourceId` or
+ * `properties`, so a read of a capture resource or a property mentioning captures does not fire.
+ */
+const PATTERNS: readonly OperationPattern[] = [
+  {
+    pattern: 'MICROSOFT.NETWORK/NETWORKWATCHERS/PACKETCAPTURES/WRITE',
+    kind: 'NetworkWatcher',
+    documented: true,
+    description: 'Create and start a Network Watcher packet capture on a VM or scale set',
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/NETWORKWATCHERS/STARTPACKETCAPTURE/ACTION',
+    kind: 'NetworkWatcher',
+    documented: false,
+    description: "Seed pattern (Panther); not a documented Azure operation, kept for the seed's tests",
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/NETWORKWATCHERS/VPNCONNECTIONS/STARTPACKETCAPTURE/ACTION',
+    kind: 'VpnConnection',
+    documented: false,
+    description: "Seed pattern (Panther); not a documented Azure operation, kept for the seed's tests",
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/VIRTUALNETWORKGATEWAYS/STARTPACKETCAPTURE/ACTION',
+    kind: 'VirtualNetworkGateway',
+    documented: true,
+    description: 'Start a packet capture on a VPN or ExpressRoute virtual network gateway',
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/CONNECTIONS/STARTPACKETCAPTURE/ACTION',
+    kind: 'GatewayConnection',
+    documented: true,
+    description: 'Start a packet capture on a virtual network gateway connection',
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/VPNGATEWAYS/STARTPACKETCAPTURE/ACTION',
+    kind: 'VpnGateway',
+    documented: true,
+    description: 'Start a packet capture on a Virtual WAN VPN gateway',
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/VPNGATEWAYS/VPNCONNECTIONS/STARTPACKETCAPTURE/ACTION',
+    kind: 'VpnConnection',
+    documented: true,
+    description: 'Start a packet capture on a Virtual WAN VPN connection',
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/AZUREFIREWALLS/PACKETCAPTURE/ACTION',
+    kind: 'AzureFirewall',
+    documented: true,
+    description: 'Run an Azure Firewall packet capture',
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/AZUREFIREWALLS/PACKETCAPTUREOPERATION/ACTION',
+    kind: 'AzureFirewall',
+    documented: false,
+    description:
+      'Newer Azure Firewall capture API (log name unconfirmed); fires unless the request body says Status or Stop',
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/VIRTUALNETWORKTAPS/WRITE',
+    kind: 'VirtualNetworkTap',
+    documented: true,
+    description: 'Create or update a virtual network TAP (traffic mirroring destination)',
+  },
+  {
+    pattern: 'MICROSOFT.NETWORK/NETWORKINTERFACES/TAPCONFIGURATIONS/WRITE',
+    kind: 'NetworkInterfaceTap',
+    documented: true,
+    description: "Attach a network interface to a virtual network TAP (mirror the NIC's traffic)",
+  },
+];
+
+const SUCCESS_RESULTS: ReadonlySet<string> = new Set(['success', 'succeeded']);
+
+/** The firewall's newer API multiplexes start, status and stop; only a start is a finding. */
+const NON_START_FIREWALL_OPERATIONS: ReadonlySet<string> = new Set(['status', 'stop']);
+
+function requestBody(event: ActivityEvent): Record<string, unknown> | undefined {
+  const props = event.properties;
+  if (!props) return undefined;
+  return asObject(props.requestbody ?? props.requestBody ?? props.RequestBody);
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function idOf(value: unknown): string {
+  return str(asObject(value)?.id);
+}
+
+/** What is captured and where it goes, from the request body when the export carries it. */
+function describeCapture(
+  kind: CaptureKind,
+  event: ActivityEvent,
+): Pick<Finding, 'captureTarget' | 'captureStorage'> {
+  const body = requestBody(event);
+  const props = asObject(body?.properties) ?? body ?? {};
+  switch (kind) {
+    case 'NetworkWatcher': {
+      const storage = asObject(props.storageLocation) ?? {};
+      return {
+        captureTarget: str(props.target),
+        captureStorage:
+          str(storage.storageId) || stripQuery(str(storage.storagePath)) || str(storage.filePath),
+      };
+    }
+    case 'VirtualNetworkTap':
+      return {
+        captureTarget: event.resourceId,
+        captureStorage:
+          idOf(props.destinationNetworkInterfaceIPConfiguration) ||
+          idOf(props.destinationLoadBalancerFrontEndIPConfiguration),
+      };
+    case 'NetworkInterfaceTap':
+      return {
+        captureTarget: event.resourceId.replace(/\/tapConfigurations\/[^/]*$/i, ''),
+        captureStorage: idOf(props.virtualNetworkTap),
+      };
+    default:
+      return {
+        captureTarget: event.resourceId,
+        captureStorage: stripQuery(str(props.sasUrl) || str(props.SasUrl)),
+      };
+  }
+}
+
+export const packetCaptureEnabled: DetectionRule = {
+  id: 'Azure.MonitorActivity.Network.PacketCaptureEnabled',
+  version: '2.0.0',
+  displayName: 'Azure Network Packet Capture Enabled',
+  description:
+    'Detects when an Azure packet capture or traffic mirror is started: Network Watcher packet captures, virtual network gateway, connection and Virtual WAN VPN captures, Azure Firewall captures, and virtual network TAPs. Packet capture could let a threat actor inspect unencrypted network traffic and extract credentials or data. While packet capture is a legitimate diagnostics tool, adversaries may abuse it to sniff credentials or intercept sensitive data in transit.',
+  severity: 'Medium',
+  tactics: [{ id: 'TA0006', name: 'Credential Access', sentinelName: 'CredentialAccess' }],
+  techniques: [{ id: 'T1040', name: 'Network Sniffing' }],
+  tags: ['Credential Access', 'Network Sniffing'],
+  runbook: [
+    '1. Query Azure Monitor Activity logs for all network diagnostic operations (packet capture start/stop, network watcher operations) by the callerIpAddress in the 24 hours before and after the alert',
+    '2. Find all packet capture sessions started in the past 6 hours to identify the scope of potential credential sniffing activity',
+    '3. Check if the callerIpAddress has enabled packet capture in the past 90 days to determine if this is typical network troubleshooting behavior',
+  ].join('\n'),
+  references: [
+    'https://github.com/elastic/detection-rules/blob/main/rules/integrations/azure/credential_access_network_full_network_packet_capture_detected.toml',
+    'https://learn.microsoft.com/azure/role-based-access-control/permissions/networking',
+    'https://learn.microsoft.com/azure/network-watcher/packet-capture-overview',
+    'https://learn.microsoft.com/azure/virtual-network/virtual-network-tap-overview',
+    'https://attack.mitre.org/techniques/T1040/',
+  ],
+  summaryAttributes: ['resourceId', 'location', 'callerIpAddress', 'correlationId'],
+  falsePositives: [
+    'Network engineers troubleshooting connectivity with Network Watcher, VPN gateway or firewall captures: confirm a change or incident ticket with the caller.',
+    'Network security monitoring appliances that legitimately receive mirrored traffic through a virtual network TAP.',
+    'Automation (Azure Policy remediation, connection troubleshooting runbooks) that starts captures on a schedule: the caller is then a service principal seen before.',
+  ],
+  operationPatterns: PATTERNS,
+
+  evaluate(event) {
+    const operation = event.operationName.toUpperCase();
+    const match = PATTERNS.find((p) => operation.includes(p.pattern));
+    if (!match) return undefined;
+    if (!SUCCESS_RESULTS.has(event.resultType.toLowerCase())) return undefined;
+    if (match.pattern.endsWith('/PACKETCAPTUREOPERATION/ACTION')) {
+      const body = requestBody(event);
+      const requested = str(asObject(body?.properties)?.operation ?? body?.operation).toLowerCase();
+      if (NON_START_FIREWALL_OPERATIONS.has(requested)) return undefined;
+    }
+    return { kind: match.kind, pattern: match.pattern, ...describeCapture(match.kind, event) };
+  },
+
+  title(event) {
+    return `Azure Network Packet Capture Enabled in [${event.location || '<UNKNOWN_LOCATION>'}]`;
+  },
+
+  alertContext(event, finding) {
+    const parts = parseResourceId(event.resourceId);
+    const storageAccount = /\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)/i.exec(
+      `${event.resourceId} ${finding.captureStorage}`,
+    );
+    const context: Record<string, unknown> = {
+      resource_id: event.resourceId,
+      caller_ip: event.callerIpAddress,
+      operation_name: event.operationName,
+      result_type: event.resultType,
+      correlation_id: event.correlationId,
+      location: event.location,
+      tenant_id: event.tenantId,
+      resource_group: parts.resourceGroup,
+      storage_account_name: storageAccount?.[1] ?? '',
+      caller: event.caller,
+      capture_kind: finding.kind,
+      matched_pattern: finding.pattern,
+      capture_target: finding.captureTarget,
+      capture_storage: finding.captureStorage,
+      source_format: event.sourceFormat,
+    };
+    if (event.properties) context.properties = redactSecrets(event.properties);
+    return context;
+  },
+};

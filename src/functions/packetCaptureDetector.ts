@@ -1,0 +1,32 @@
+import { app, type EventHubFunctionOptions } from '@azure/functions';
+import { EVENTHUB_CONNECTION, loadSettings } from '../config/settings';
+import { createEventHubHandler } from '../handler/eventHubHandler';
+
+// Fails the worker's start with one message naming every bad or missing setting.
+const settings = loadSettings(process.env, 'function');
+
+/**
+ * The Activity Log batch trigger. `dataType: 'binary'` (passed through to the binding though absent from
+ * the typings) hands over raw bytes so the worker does not parse bodies the detector will skip. The retry
+ * policy is what keeps the checkpoint from moving past a batch whose alerts could not be delivered or
+ * dead-lettered: the trigger checkpoints even when the function throws.
+ */
+const options = {
+  connection: EVENTHUB_CONNECTION,
+  eventHubName: '%EVENTHUB_NAME%',
+  consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
+  cardinality: 'many',
+  dataType: 'binary',
+  retry: {
+    strategy: 'exponentialBackoff',
+    maxRetryCount: -1,
+    minimumInterval: { seconds: 10 },
+    maximumInterval: { minutes: 15 },
+  },
+  handler: createEventHubHandler(async (logger) => {
+    const { createDelivery } = await import('../deliver/index.js');
+    return createDelivery(settings, logger);
+  }),
+} satisfies EventHubFunctionOptions & { dataType: string };
+
+app.eventHub('packetCaptureDetector', options);

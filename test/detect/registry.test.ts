@@ -1,0 +1,79 @@
+import { RULES } from '../../src/detect/registry';
+import { normalizeRecord } from '../../src/normalize/normalize';
+import { FIXTURES_BY_RULE } from './fixtureIndex';
+
+const SEVERITIES = ['Informational', 'Low', 'Medium', 'High'];
+const SENTINEL_TACTICS = [
+  'Reconnaissance',
+  'ResourceDevelopment',
+  'InitialAccess',
+  'Execution',
+  'Persistence',
+  'PrivilegeEscalation',
+  'DefenseEvasion',
+  'CredentialAccess',
+  'Discovery',
+  'LateralMovement',
+  'Collection',
+  'Exfiltration',
+  'CommandAndControl',
+  'Impact',
+];
+
+describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
+  it('has complete metadata', () => {
+    expect(rule.id).toMatch(/^[A-Z][A-Za-z0-9]*(\.[A-Z][A-Za-z0-9]*)+$/);
+    expect(rule.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(rule.displayName.length).toBeGreaterThan(5);
+    expect(rule.description.length).toBeGreaterThan(50);
+    expect(SEVERITIES).toContain(rule.severity);
+    expect(rule.tactics.length).toBeGreaterThan(0);
+    for (const t of rule.tactics) {
+      expect(t.id).toMatch(/^TA\d{4}$/);
+      expect(SENTINEL_TACTICS).toContain(t.sentinelName);
+    }
+    expect(rule.techniques.length).toBeGreaterThan(0);
+    for (const t of rule.techniques) expect(t.id).toMatch(/^T\d{4}(\.\d{3})?$/);
+    expect(rule.runbook.trim().length).toBeGreaterThan(0);
+    expect(rule.references.length).toBeGreaterThan(0);
+    for (const ref of rule.references) expect(new URL(ref).protocol).toBe('https:');
+    expect(rule.falsePositives.length).toBeGreaterThan(0);
+    expect(rule.summaryAttributes.length).toBeGreaterThan(0);
+  });
+
+  it('has operation patterns that are upper-case and never contain one another', () => {
+    const patterns = rule.operationPatterns.map((p) => p.pattern);
+    expect(new Set(patterns).size).toBe(patterns.length);
+    for (const p of patterns) {
+      expect(p).toBe(p.toUpperCase());
+      for (const q of patterns) if (p !== q) expect(q.includes(p)).toBe(false);
+    }
+  });
+
+  const fixtures = FIXTURES_BY_RULE[rule.id] ?? [];
+
+  it('has positive, negative and near-miss fixtures', () => {
+    for (const kind of ['positive', 'negative', 'nearMiss'] as const) {
+      expect(fixtures.filter((f) => f.kind === kind).length).toBeGreaterThan(0);
+    }
+    for (const f of fixtures) expect(f.expected).toBe(f.kind === 'positive');
+  });
+
+  it('has a positive fixture for every documented operation pattern', () => {
+    for (const p of rule.operationPatterns.filter((x) => x.documented)) {
+      const hit = fixtures.some((f) => {
+        const op = f.log.operationName;
+        return f.kind === 'positive' && typeof op === 'string' && op.toUpperCase().includes(p.pattern);
+      });
+      expect({ pattern: p.pattern, hasPositive: hit }).toEqual({ pattern: p.pattern, hasPositive: true });
+    }
+  });
+
+  it.each(fixtures.map((f) => [f.name, f] as const))('fixture: %s', (_name, fixture) => {
+    const normalized = normalizeRecord(fixture.log);
+    if (!normalized.ok) throw normalized.error;
+    const finding = rule.evaluate(normalized.event);
+    expect(finding !== undefined).toBe(fixture.expected);
+    if (fixture.expectedKind) expect(finding?.kind).toBe(fixture.expectedKind);
+  });
+});
