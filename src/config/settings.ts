@@ -203,9 +203,11 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
           `${EVENTHUB_CONNECTION}__fullyQualifiedNamespace (identity-based, in Azure) or ${EVENTHUB_CONNECTION} (connection string, locally) is required`,
         );
       }
-      if (!logsIngestion) {
+      // Core Tools sets AZURE_FUNCTIONS_ENVIRONMENT=Development: locally alerts may go to stdout. In Azure a
+      // missing destination is a deployment error, not a reason to write alerts where nobody looks.
+      if (!logsIngestion && env.AZURE_FUNCTIONS_ENVIRONMENT !== 'Development') {
         problems.push(
-          'LOGS_INGESTION_ENDPOINT and LOGS_INGESTION_RULE_ID are required for the function (only the scan CLI writes alerts to stdout)',
+          'LOGS_INGESTION_ENDPOINT and LOGS_INGESTION_RULE_ID are required for the function in Azure (alerts go to stdout only when AZURE_FUNCTIONS_ENVIRONMENT=Development, as under func start)',
         );
       }
     }

@@ -23,8 +23,6 @@ export interface DecodedMessage {
   readonly problems: DecodeProblem[];
 }
 
-const MAX_NESTING = 3;
-
 export function decodeMessage(message: unknown): DecodedMessage {
   const out: DecodedMessage = { records: [], recordLines: [], problems: [] };
   if (Buffer.isBuffer(message)) {
@@ -38,7 +36,7 @@ export function decodeMessage(message: unknown): DecodedMessage {
   } else if (typeof message === 'string') {
     decodeText(message, message, out);
   } else if (typeof message === 'object' && message !== null) {
-    interpretBody(message, 0, undefined, out);
+    interpretBody(message, undefined, out);
   } else {
     out.problems.push({
       code: 'MESSAGE_UNSUPPORTED_TYPE',
@@ -67,7 +65,7 @@ function decodeText(text: string, raw: Buffer | string, out: DecodedMessage): vo
     wholeError = error;
   }
   if (wholeError === undefined) {
-    interpretBody(whole, 0, undefined, out);
+    interpretBody(whole, undefined, out);
     return;
   }
   // Not one JSON document: try JSON Lines. If no line parses either, it is one malformed message
@@ -99,52 +97,28 @@ function decodeText(text: string, raw: Buffer | string, out: DecodedMessage): vo
   }
   for (const { value, line } of parsed) {
     const before = out.records.length;
-    interpretBody(value, 0, line, out);
+    interpretBody(value, line, out);
     for (let i = before; i < out.records.length; i++) out.recordLines.push(line);
   }
   out.problems.push(...bad);
+  out.problems.sort((x, y) => (x.line ?? 0) - (y.line ?? 0));
 }
 
-function interpretBody(value: unknown, depth: number, line: number | undefined, out: DecodedMessage): void {
+function interpretBody(value: unknown, line: number | undefined, out: DecodedMessage): void {
   if (Array.isArray(value)) {
-    if (depth >= MAX_NESTING) {
-      out.problems.push(
-        withLine(
-          {
-            code: 'BODY_UNRECOGNIZED',
-            reason: `Arrays nested deeper than ${MAX_NESTING} levels`,
-            raw: safeStringify(value),
-          },
-          line,
-        ),
-      );
-      return;
-    }
+    // An array holds records or bodies; anything else in it is a record candidate that normalization
+    // reports, so nothing nests further than one array of bodies.
     for (const element of value) {
-      if (isBody(element)) interpretBody(element, depth + 1, line, out);
+      if (isBody(element)) appendRecords(element, line, out);
       else out.records.push(element);
     }
     return;
   }
+  if (isBody(value)) {
+    appendRecords(value, line, out);
+    return;
+  }
   if (typeof value === 'object' && value !== null) {
-    if (Object.hasOwn(value, 'records')) {
-      const records = (value as { records: unknown }).records;
-      if (Array.isArray(records)) {
-        for (const record of records) out.records.push(record);
-      } else {
-        out.problems.push(
-          withLine(
-            {
-              code: 'BODY_RECORDS_NOT_ARRAY',
-              reason: `Expected "records" to be an array, got ${describeValue(records)}`,
-              raw: safeStringify(value),
-            },
-            line,
-          ),
-        );
-      }
-      return;
-    }
     out.records.push(value);
     return;
   }
@@ -160,7 +134,25 @@ function interpretBody(value: unknown, depth: number, line: number | undefined, 
   );
 }
 
-function isBody(value: unknown): boolean {
+function appendRecords(body: object, line: number | undefined, out: DecodedMessage): void {
+  const records = (body as { records: unknown }).records;
+  if (Array.isArray(records)) {
+    for (const record of records) out.records.push(record);
+    return;
+  }
+  out.problems.push(
+    withLine(
+      {
+        code: 'BODY_RECORDS_NOT_ARRAY',
+        reason: `Expected "records" to be an array, got ${describeValue(records)}`,
+        raw: safeStringify(body),
+      },
+      line,
+    ),
+  );
+}
+
+function isBody(value: unknown): value is { records: unknown } {
   return (
     typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, 'records')
   );

@@ -82,10 +82,30 @@ export function normalizeRecord(record: unknown): NormalizeResult {
   return detectSourceFormat(obj) === 'AzureActivity' ? fromAzureActivity(obj) : fromExport(obj);
 }
 
-function invalid(error: z.ZodError, format: SourceFormat): NormalizeResult {
+const EXPECTED_BY_FIELD: Readonly<Record<string, string>> = {
+  operationName: 'a string or { value: string }',
+  identity: 'an object with optional claims',
+  properties: 'an object or a JSON string',
+  Properties: 'an object or a JSON string',
+  Properties_d: 'an object or a JSON string',
+  Claims: 'an object or a JSON string',
+  Claims_d: 'an object or a JSON string',
+};
+
+function invalid(error: z.ZodError, format: SourceFormat, record: Record<string, unknown>): NormalizeResult {
   const details = error.issues
     .slice(0, 5)
-    .map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`)
+    .map((i) => {
+      const field = i.path.join('.') || '(record)';
+      const top = String(i.path[0] ?? '');
+      const expected = EXPECTED_BY_FIELD[top] ?? (i.path.length > 1 ? 'an object of strings' : 'a string');
+      const actual = i.path.reduce<unknown>(
+        (v, key) =>
+          typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[key] : undefined,
+        record,
+      );
+      return `${field}: expected ${expected}, got ${describeValue(actual)}`;
+    })
     .join('; ');
   return {
     ok: false,
@@ -107,7 +127,7 @@ function missingOperation(format: SourceFormat, field: string): NormalizeResult 
 
 function fromExport(obj: Record<string, unknown>): NormalizeResult {
   const parsed = exportSchema.safeParse(obj);
-  if (!parsed.success) return invalid(parsed.error, 'DiagnosticExport');
+  if (!parsed.success) return invalid(parsed.error, 'DiagnosticExport', obj);
   const r = parsed.data;
   if (r.operationName === undefined) return missingOperation('DiagnosticExport', 'operationName');
   const claims = r.identity?.claims ?? {};
@@ -137,7 +157,7 @@ function fromExport(obj: Record<string, unknown>): NormalizeResult {
 
 function fromAzureActivity(obj: Record<string, unknown>): NormalizeResult {
   const parsed = azureActivitySchema.safeParse(obj);
-  if (!parsed.success) return invalid(parsed.error, 'AzureActivity');
+  if (!parsed.success) return invalid(parsed.error, 'AzureActivity', obj);
   const r = parsed.data;
   const operationName = r.OperationNameValue ?? r.OperationName;
   if (operationName === undefined) return missingOperation('AzureActivity', 'OperationNameValue');

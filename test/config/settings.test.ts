@@ -1,0 +1,97 @@
+import { loadSettings } from '../../src/config/settings';
+import { DetectorError } from '../../src/errors';
+
+const valid = {
+  LOGS_INGESTION_ENDPOINT: 'https://dcr-1.westeurope-1.ingest.monitor.azure.com',
+  LOGS_INGESTION_RULE_ID: 'dcr-0123456789abcdef0123456789abcdef',
+  LOGS_INGESTION_STREAM_NAME: 'Custom-PacketCaptureAlerts_CL',
+  EventHubConnection__fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+  AzureWebJobsStorage__blobServiceUri: 'https://st.blob.core.windows.net',
+};
+
+function problemsOf(env: NodeJS.ProcessEnv, purpose: 'function' | 'cli'): string {
+  try {
+    loadSettings(env, purpose);
+  } catch (error) {
+    expect(error).toBeInstanceOf(DetectorError);
+    expect((error as DetectorError).code).toBe('CONFIG_INVALID');
+    return (error as Error).message;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+describe('loadSettings', () => {
+  it('reads a complete Azure configuration', () => {
+    const s = loadSettings(valid, 'function');
+    expect(s).toEqual({
+      logsIngestion: {
+        endpoint: valid.LOGS_INGESTION_ENDPOINT,
+        ruleId: valid.LOGS_INGESTION_RULE_ID,
+        streamName: 'Custom-PacketCaptureAlerts_CL',
+      },
+      managedIdentityClientId: undefined,
+      eventHubName: 'insights-activity-logs',
+      consumerGroup: 'packet-capture-detector',
+      deadLetterContainer: 'packet-capture-dead-letters',
+      deadLetterStorage: { kind: 'serviceUri', serviceUri: 'https://st.blob.core.windows.net' },
+      deliveryTimeBudgetMs: 240_000,
+    });
+  });
+
+  it('lets the CLI run with nothing configured (alerts to stdout)', () => {
+    expect(loadSettings({}, 'cli').logsIngestion).toBeUndefined();
+  });
+
+  it('lets the function write to stdout only under func start (Development)', () => {
+    const local = { EventHubConnection: 'Endpoint=sb://localhost;UseDevelopmentEmulator=true;' };
+    expect(
+      loadSettings({ ...local, AZURE_FUNCTIONS_ENVIRONMENT: 'Development' }, 'function').logsIngestion,
+    ).toBeUndefined();
+    expect(problemsOf(local, 'function')).toMatch(
+      /LOGS_INGESTION_ENDPOINT and LOGS_INGESTION_RULE_ID are required/,
+    );
+  });
+
+  it('names every problem in one message', () => {
+    const message = problemsOf(
+      {
+        LOGS_INGESTION_ENDPOINT: 'http://insecure.example',
+        LOGS_INGESTION_STREAM_NAME: 'PacketCaptureAlerts_CL',
+        AZURE_CLIENT_ID: 'not-a-guid',
+        DEAD_LETTER_CONTAINER: 'Bad_Name',
+        DELIVERY_TIME_BUDGET_SECONDS: 'soon',
+      },
+      'function',
+    );
+    expect(message).toMatch(/Invalid configuration \(\d+ problems\)/);
+    for (const expected of [
+      /LOGS_INGESTION_ENDPOINT must use https/,
+      /LOGS_INGESTION_STREAM_NAME must look like Custom-/,
+      /AZURE_CLIENT_ID must be a GUID/,
+      /DEAD_LETTER_CONTAINER must be a valid blob container name/,
+      /DELIVERY_TIME_BUDGET_SECONDS/,
+    ]) {
+      expect(message).toMatch(expected);
+    }
+  });
+
+  it('requires the endpoint and the rule id together', () => {
+    expect(problemsOf({ LOGS_INGESTION_RULE_ID: valid.LOGS_INGESTION_RULE_ID }, 'cli')).toMatch(
+      /LOGS_INGESTION_ENDPOINT is required when LOGS_INGESTION_RULE_ID is set/,
+    );
+    expect(problemsOf({ LOGS_INGESTION_ENDPOINT: valid.LOGS_INGESTION_ENDPOINT }, 'cli')).toMatch(
+      /LOGS_INGESTION_RULE_ID is required/,
+    );
+  });
+
+  it('requires a trigger connection for the function', () => {
+    const { EventHubConnection__fullyQualifiedNamespace: _omit, ...rest } = valid;
+    expect(problemsOf(rest, 'function')).toMatch(/EventHubConnection__fullyQualifiedNamespace/);
+  });
+
+  it('refuses a plain-http dead-letter endpoint', () => {
+    expect(
+      problemsOf({ DEAD_LETTER_BLOB_SERVICE_URI: 'http://127.0.0.1:10000/devstoreaccount1' }, 'cli'),
+    ).toMatch(/DEAD_LETTER_BLOB_SERVICE_URI must use https/);
+  });
+});
