@@ -86,9 +86,9 @@ const httpsUrl = (name: string) =>
   z
     .string()
     .trim()
-    .refine((v) => URL.canParse(v), { message: `${name} must be an absolute URL` })
+    .refine((v) => URL.canParse(v), { error: `${name} must be an absolute URL` })
     .refine((v) => !URL.canParse(v) || new URL(v).protocol === 'https:', {
-      message: `${name} must use https:// (bearer tokens are never sent over plain http)`,
+      error: `${name} must use https:// (bearer tokens are never sent over plain http)`,
     });
 
 const rawSchema = z.object({

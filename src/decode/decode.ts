@@ -169,7 +169,9 @@ function errorText(error: unknown): string {
 /** JSON text of a value for keeping it raw; falls back to String() for values JSON cannot express. */
 export function safeStringify(value: unknown): string {
   try {
-    return JSON.stringify(value) ?? String(value);
+    // JSON.stringify returns undefined for undefined, functions and symbols despite its declared type.
+    const text = JSON.stringify(value) as string | undefined;
+    return text ?? String(value);
   } catch {
     return String(value);
   }

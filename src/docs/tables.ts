@@ -1,0 +1,42 @@
+import { ALERT_COLUMNS } from '../alert/columns';
+import { SETTINGS } from '../config/settings';
+
+/** README tables, generated from the code's single definitions (a test keeps README equal to these). */
+export function alertColumnsTable(): string {
+  const rows = ALERT_COLUMNS.map((c) => `| \`${c.name}\` | ${c.type} | ${escapeCell(c.description)} |`);
+  return ['| Column | Type | Meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+const REQUIRED_TEXT: Readonly<Record<string, string>> = {
+  always: 'yes',
+  function: 'function',
+  delivery: 'to deliver to Log Analytics',
+  no: 'no',
+};
+
+export function settingsTable(): string {
+  const rows = SETTINGS.map(
+    (s) =>
+      `| \`${s.name}\` | ${REQUIRED_TEXT[s.required] ?? s.required} | ${s.default === undefined ? '' : `\`${s.default}\``} | ${escapeCell(s.description)} |`,
+  );
+  return ['| Setting | Required | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export const GENERATED_SECTIONS: Readonly<Record<string, () => string>> = {
+  'alert-columns': alertColumnsTable,
+  settings: settingsTable,
+};
+
+/** Replaces each `<!-- generated:NAME -->…<!-- /generated:NAME -->` block with the current table. */
+export function renderReadme(readme: string): string {
+  let out = readme;
+  for (const [name, render] of Object.entries(GENERATED_SECTIONS)) {
+    const pattern = new RegExp(`(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
+    out = out.replace(pattern, (_m, open: string, close: string) => `${open}\n${render()}\n${close}`);
+  }
+  return out;
+}
