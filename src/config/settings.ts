@@ -181,37 +181,38 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
       problems.push(issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`);
     }
   }
-  const raw = parsed.success ? parsed.data : undefined;
-
-  let logsIngestion: LogsIngestionSettings | undefined;
-  if (raw) {
-    const endpoint = raw.LOGS_INGESTION_ENDPOINT;
-    const ruleId = raw.LOGS_INGESTION_RULE_ID;
-    const streamName = raw.LOGS_INGESTION_STREAM_NAME;
-    if (endpoint !== undefined || ruleId !== undefined) {
-      if (endpoint === undefined)
-        problems.push('LOGS_INGESTION_ENDPOINT is required when LOGS_INGESTION_RULE_ID is set');
-      if (ruleId === undefined)
-        problems.push('LOGS_INGESTION_RULE_ID is required when LOGS_INGESTION_ENDPOINT is set');
-      if (endpoint !== undefined && ruleId !== undefined) {
-        logsIngestion = { endpoint, ruleId, streamName: streamName ?? 'Custom-PacketCaptureAlerts_CL' };
-      }
+  // Presence rules are checked on the raw environment, so they are reported even when a value is malformed.
+  const present = (name: string) => (env[name] ?? '').trim() !== '';
+  const hasEndpoint = present('LOGS_INGESTION_ENDPOINT');
+  const hasRuleId = present('LOGS_INGESTION_RULE_ID');
+  if (hasRuleId && !hasEndpoint)
+    problems.push('LOGS_INGESTION_ENDPOINT is required when LOGS_INGESTION_RULE_ID is set');
+  if (hasEndpoint && !hasRuleId)
+    problems.push('LOGS_INGESTION_RULE_ID is required when LOGS_INGESTION_ENDPOINT is set');
+  if (purpose === 'function') {
+    if (!present(`${EVENTHUB_CONNECTION}__fullyQualifiedNamespace`) && !present(EVENTHUB_CONNECTION)) {
+      problems.push(
+        `${EVENTHUB_CONNECTION}__fullyQualifiedNamespace (identity-based, in Azure) or ${EVENTHUB_CONNECTION} (connection string, locally) is required`,
+      );
     }
-    if (purpose === 'function') {
-      if (!raw[`${EVENTHUB_CONNECTION}__fullyQualifiedNamespace`] && !raw[EVENTHUB_CONNECTION]) {
-        problems.push(
-          `${EVENTHUB_CONNECTION}__fullyQualifiedNamespace (identity-based, in Azure) or ${EVENTHUB_CONNECTION} (connection string, locally) is required`,
-        );
-      }
-      // Core Tools sets AZURE_FUNCTIONS_ENVIRONMENT=Development: locally alerts may go to stdout. In Azure a
-      // missing destination is a deployment error, not a reason to write alerts where nobody looks.
-      if (!logsIngestion && env.AZURE_FUNCTIONS_ENVIRONMENT !== 'Development') {
-        problems.push(
-          'LOGS_INGESTION_ENDPOINT and LOGS_INGESTION_RULE_ID are required for the function in Azure (alerts go to stdout only when AZURE_FUNCTIONS_ENVIRONMENT=Development, as under func start)',
-        );
-      }
+    // Core Tools sets AZURE_FUNCTIONS_ENVIRONMENT=Development: locally alerts may go to stdout. In Azure a
+    // missing destination is a deployment error, not a reason to write alerts where nobody looks.
+    if (!hasEndpoint && !hasRuleId && env.AZURE_FUNCTIONS_ENVIRONMENT !== 'Development') {
+      problems.push(
+        'LOGS_INGESTION_ENDPOINT and LOGS_INGESTION_RULE_ID are required for the function in Azure (alerts go to stdout only when AZURE_FUNCTIONS_ENVIRONMENT=Development, as under func start)',
+      );
     }
   }
+
+  const raw = parsed.success ? parsed.data : undefined;
+  const logsIngestion: LogsIngestionSettings | undefined =
+    raw?.LOGS_INGESTION_ENDPOINT !== undefined && raw.LOGS_INGESTION_RULE_ID !== undefined
+      ? {
+          endpoint: raw.LOGS_INGESTION_ENDPOINT,
+          ruleId: raw.LOGS_INGESTION_RULE_ID,
+          streamName: raw.LOGS_INGESTION_STREAM_NAME ?? 'Custom-PacketCaptureAlerts_CL',
+        }
+      : undefined;
 
   if (problems.length > 0 || !raw) {
     throw new DetectorError(

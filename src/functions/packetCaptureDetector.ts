@@ -11,7 +11,7 @@ const settings = loadSettings(process.env, 'function');
  * policy is what keeps the checkpoint from moving past a batch whose alerts could not be delivered or
  * dead-lettered: the trigger checkpoints even when the function throws.
  */
-const options = {
+export const packetCaptureDetectorOptions = {
   connection: EVENTHUB_CONNECTION,
   eventHubName: '%EVENTHUB_NAME%',
   consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
@@ -29,4 +29,4 @@ const options = {
   }),
 } satisfies EventHubFunctionOptions & { dataType: string };
 
-app.eventHub('packetCaptureDetector', options);
+app.eventHub('packetCaptureDetector', packetCaptureDetectorOptions);
