@@ -113,7 +113,8 @@ export async function runScan(
         sink: format === 'table' ? table : new StdoutSink(io.stdout),
         malformedStore: new CountingMalformedStore(),
       }
-    : await deliveryFactory(settings, logger);
+    : // Malformed lines stay in the scanned files (named on stderr); only alerts go to the table.
+      { sink: (await deliveryFactory(settings, logger)).sink, malformedStore: new CountingMalformedStore() };
 
   const totals = { files: files.length, records: 0, alerts: 0, malformed: 0, delivered: 0, deadLettered: 0 };
   let deliveryFailed = false;
