@@ -1,0 +1,446 @@
+metadata name = 'packet-capture-detector'
+metadata description = 'Activity Log -> Event Hubs -> Function (packet capture / traffic mirror detector, MITRE T1040) -> Logs Ingestion -> custom table -> Microsoft Sentinel incidents.'
+
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------------------------------------------------------
+// General
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('Environment name (azd: AZURE_ENV_NAME). Part of the unique name suffix and of the default resource group name.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Region of every resource (the workspace may live elsewhere when existingWorkspaceResourceId is set).')
+param location string
+
+@description('Short prefix of generated names: 2-8 lowercase letters or digits (hyphens are dropped from the storage account name).')
+@minLength(2)
+@maxLength(8)
+param namePrefix string = 'pcd'
+
+@description('Resource group to create or reuse. Empty: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Tags added to every resource.')
+param tags object = {}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Event Hubs and the Activity Log export
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('Event Hubs namespace name. Empty: generated.')
+param eventHubNamespaceName string = ''
+
+@description('Throughput units of the Standard namespace.')
+@minValue(1)
+@maxValue(40)
+param eventHubCapacity int = 1
+
+@description('Hub that receives the Activity Log.')
+param eventHubName string = 'insights-activity-logs'
+
+@description('Partitions of the hub (upper bound of parallel detector instances; fixed after creation).')
+@minValue(1)
+@maxValue(32)
+param eventHubPartitionCount int = 4
+
+@description('Days events stay in the hub: how long the detector may be stopped without losing records.')
+@minValue(1)
+@maxValue(7)
+param eventHubMessageRetentionDays int = 7
+
+@description('Consumer group the detector reads with.')
+param consumerGroupName string = 'packet-capture-detector'
+
+@description('Namespace-level SAS rule the Activity Log export authenticates with.')
+param exportRuleName string = 'activity-log-export'
+
+@description('Give the export rule Listen and Manage besides Send. Default false: Send only, enough because the diagnostic setting names the hub. Set true only if your tenant refuses a send-only rule.')
+param exportRuleManage bool = false
+
+@description('Name of the subscription diagnostic setting (a subscription holds at most five).')
+param diagnosticSettingName string = 'packet-capture-detector'
+
+@description('Activity Log categories exported. Administrative carries the operations the detector looks for.')
+@allowed([
+  'Administrative'
+  'Security'
+  'ServiceHealth'
+  'Alert'
+  'Recommendation'
+  'Policy'
+  'Autoscale'
+  'ResourceHealth'
+])
+param activityLogCategories string[] = ['Administrative']
+
+@description('Also send the Activity Log to the workspace (AzureActivity table, free of charge; the hunting queries use it). Default: only with a new workspace, because a workspace that already receives the Activity Log refuses a second setting for the same categories.')
+param activityLogToWorkspace bool = empty(existingWorkspaceResourceId)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Log Analytics, alert table, data collection rule
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('Resource id of an existing Log Analytics workspace. Empty: create one in the resource group.')
+param existingWorkspaceResourceId string = ''
+
+@description('Name of the new workspace. Empty: generated. Ignored with existingWorkspaceResourceId.')
+param workspaceName string = ''
+
+@description('Interactive retention of a new workspace, in days.')
+@minValue(30)
+@maxValue(730)
+param workspaceRetentionDays int = 90
+
+@description('Interactive retention of the alert table, in days (the hunting queries look back 90 days).')
+@minValue(4)
+@maxValue(730)
+param alertTableRetentionDays int = 90
+
+@description('Total retention of the alert table (interactive plus long-term), in days.')
+@minValue(4)
+@maxValue(4383)
+param alertTableTotalRetentionDays int = 365
+
+@description('Data collection rule name. Empty: generated.')
+param dataCollectionRuleName string = ''
+
+// ---------------------------------------------------------------------------------------------------------------
+// Function App
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('Function App name. Empty: generated.')
+param functionAppName string = ''
+
+@description('Flex Consumption plan name. Empty: generated.')
+param functionPlanName string = ''
+
+@description('Host storage account name (3-24 lowercase letters and digits). Empty: generated.')
+param storageAccountName string = ''
+
+@description('Replication of the host storage account.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+@description('Name of the detector\'s user-assigned managed identity. Empty: generated.')
+param identityName string = ''
+
+@description('Application Insights name. Empty: generated.')
+param applicationInsightsName string = ''
+
+@description('Blob container for undeliverable alerts and malformed messages (DEAD_LETTER_CONTAINER).')
+param deadLetterContainerName string = 'packet-capture-dead-letters'
+
+@description('Upper bound of Function instances.')
+@minValue(1)
+@maxValue(1000)
+param functionMaximumInstanceCount int = 40
+
+@description('Memory per Function instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param functionInstanceMemoryMB int = 2048
+
+@description('Object id of the deploying user or pipeline (azd: AZURE_PRINCIPAL_ID). Set: it gets Azure Event Hubs Data Sender on the hub for the smoke test. Empty: no role.')
+param deployerPrincipalId string = ''
+
+@description('Kind of principal deployerPrincipalId is.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param deployerPrincipalType string = 'User'
+
+// ---------------------------------------------------------------------------------------------------------------
+// Microsoft Sentinel
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('Deploy the Sentinel content (analytics rule, hunting queries).')
+param deploySentinel bool = true
+
+@description('Onboard the workspace to Sentinel. Set false if it is onboarded already.')
+param sentinelOnboard bool = true
+
+@description('Create the analytics rule enabled.')
+param alertRuleEnabled bool = true
+
+@description('Query period of the analytics rule (ISO 8601): the longest ingestion delay an alert row may have and still raise an incident.')
+param alertRuleQueryPeriod string = 'PT1H'
+
+@description('Alerts with the same title within this duration go into one incident (Panther\'s dedup window: 60 minutes).')
+param incidentGroupingLookback string = 'PT1H'
+
+// ---------------------------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var allTags = union(tags, { 'azd-env-name': environmentName, application: 'packet-capture-detector' })
+var useExistingWorkspace = !empty(existingWorkspaceResourceId)
+var workspaceIdSegments = split(existingWorkspaceResourceId, '/')
+var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+
+var names = {
+  eventHubNamespace: empty(eventHubNamespaceName) ? 'evhns-${namePrefix}-${resourceToken}' : eventHubNamespaceName
+  workspace: useExistingWorkspace
+    ? last(workspaceIdSegments)
+    : (empty(workspaceName) ? 'log-${namePrefix}-${resourceToken}' : workspaceName)
+  dataCollectionRule: empty(dataCollectionRuleName) ? 'dcr-${namePrefix}-${resourceToken}' : dataCollectionRuleName
+  functionApp: empty(functionAppName) ? 'func-${namePrefix}-${resourceToken}' : functionAppName
+  functionPlan: empty(functionPlanName) ? 'asp-${namePrefix}-${resourceToken}' : functionPlanName
+  storageAccount: empty(storageAccountName)
+    ? take(toLower('st${replace(namePrefix, '-', '')}${resourceToken}'), 24)
+    : storageAccountName
+  identity: empty(identityName) ? 'id-${namePrefix}-${resourceToken}' : identityName
+  applicationInsights: empty(applicationInsightsName) ? 'appi-${namePrefix}-${resourceToken}' : applicationInsightsName
+}
+// Flex Consumption deploys from a blob container named after the app.
+var deploymentContainerName = toLower('app-package-${take(names.functionApp, 32)}-${take(resourceToken, 7)}')
+// Generated from src/alert/columns.ts; the table name is needed here before the table exists.
+var alertSchema = loadJsonContent('generated/alert-columns.json')
+var workspaceSubscriptionId = useExistingWorkspace ? workspaceIdSegments[2] : subscription().subscriptionId
+var workspaceResourceGroupName = useExistingWorkspace ? workspaceIdSegments[4] : rgName
+
+// ---------------------------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------------------------
+
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+  name: rgName
+  location: location
+  tags: allTags
+}
+
+module workspace 'modules/log-analytics.bicep' = {
+  name: 'pcd-workspace'
+  scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroupName)
+  // Explicit: the scope is built from names, so Bicep cannot see that a new workspace needs the group first.
+  dependsOn: [
+    rg
+  ]
+  params: {
+    name: names.workspace
+    location: location
+    create: !useExistingWorkspace
+    retentionInDays: workspaceRetentionDays
+    tags: allTags
+  }
+}
+
+// Names are passed as deploy-time values (not module outputs) so What-If can predict every resource; the
+// order comes from dependsOn instead.
+module alertTable 'modules/alert-table.bicep' = {
+  name: 'pcd-alert-table'
+  scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroupName)
+  dependsOn: [
+    workspace
+  ]
+  params: {
+    workspaceName: names.workspace
+    retentionInDays: alertTableRetentionDays
+    totalRetentionInDays: alertTableTotalRetentionDays
+  }
+}
+
+module dataCollectionRule 'modules/data-collection-rule.bicep' = {
+  name: 'pcd-data-collection-rule'
+  scope: rg
+  params: {
+    name: names.dataCollectionRule
+    // A DCR must be in its destination workspace's region.
+    location: workspace.outputs.location
+    workspaceResourceId: workspace.outputs.resourceId
+    tableName: alertTable.outputs.tableName
+    tags: allTags
+  }
+}
+
+module eventHubs 'modules/event-hubs.bicep' = {
+  name: 'pcd-event-hubs'
+  scope: rg
+  params: {
+    namespaceName: names.eventHubNamespace
+    location: location
+    capacity: eventHubCapacity
+    eventHubName: eventHubName
+    partitionCount: eventHubPartitionCount
+    messageRetentionInDays: eventHubMessageRetentionDays
+    consumerGroupName: consumerGroupName
+    exportRuleName: exportRuleName
+    exportRuleManage: exportRuleManage
+    tags: allTags
+  }
+}
+
+module activityLogExport 'modules/activity-log-export.bicep' = {
+  name: 'pcd-activity-log-export'
+  params: {
+    name: diagnosticSettingName
+    categories: activityLogCategories
+    eventHubAuthorizationRuleId: eventHubs.outputs.exportRuleResourceId
+    eventHubName: eventHubs.outputs.eventHubName
+    workspaceResourceId: activityLogToWorkspace ? workspace.outputs.resourceId : ''
+  }
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'pcd-identity'
+  scope: rg
+  params: {
+    name: names.identity
+    location: location
+    tags: allTags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'pcd-storage'
+  scope: rg
+  params: {
+    name: names.storageAccount
+    location: location
+    skuName: storageSkuName
+    deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
+    tags: allTags
+  }
+}
+
+module applicationInsights 'modules/application-insights.bicep' = {
+  name: 'pcd-application-insights'
+  scope: rg
+  params: {
+    name: names.applicationInsights
+    location: location
+    workspaceResourceId: workspace.outputs.resourceId
+    tags: allTags
+  }
+}
+
+module roles 'modules/role-assignments.bicep' = {
+  name: 'pcd-role-assignments'
+  scope: rg
+  dependsOn: [
+    eventHubs
+    dataCollectionRule
+    storage
+    applicationInsights
+  ]
+  params: {
+    detectorPrincipalId: identity.outputs.principalId
+    // Built from names rather than read from the identity module, so it is known before deployment.
+    detectorIdentityResourceId: resourceId(
+      subscription().subscriptionId,
+      rgName,
+      'Microsoft.ManagedIdentity/userAssignedIdentities',
+      names.identity
+    )
+    deployerPrincipalId: deployerPrincipalId
+    deployerPrincipalType: deployerPrincipalType
+    eventHubNamespaceName: names.eventHubNamespace
+    eventHubName: eventHubName
+    dataCollectionRuleName: names.dataCollectionRule
+    storageAccountName: names.storageAccount
+    applicationInsightsName: names.applicationInsights
+  }
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'pcd-function-app'
+  scope: rg
+  // The identity's roles first: the host starts reading the hub and storage as soon as the app exists.
+  dependsOn: [
+    roles
+    applicationInsights
+  ]
+  params: {
+    name: names.functionApp
+    planName: names.functionPlan
+    location: location
+    identityResourceId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    storageAccountName: names.storageAccount
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
+    applicationInsightsName: names.applicationInsights
+    eventHubFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
+    eventHubName: eventHubs.outputs.eventHubName
+    consumerGroupName: eventHubs.outputs.consumerGroupName
+    logsIngestionEndpoint: dataCollectionRule.outputs.logsIngestionEndpoint
+    dataCollectionRuleImmutableId: dataCollectionRule.outputs.immutableId
+    logsIngestionStreamName: dataCollectionRule.outputs.streamName
+    maximumInstanceCount: functionMaximumInstanceCount
+    instanceMemoryMB: functionInstanceMemoryMB
+    tags: allTags
+  }
+}
+
+module sentinel 'modules/sentinel.bicep' = if (deploySentinel) {
+  name: 'pcd-sentinel'
+  scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroupName)
+  dependsOn: [
+    alertTable
+  ]
+  params: {
+    workspaceName: names.workspace
+    onboard: sentinelOnboard
+    tableName: alertSchema.tableName
+    alertRuleEnabled: alertRuleEnabled
+    alertRuleQueryPeriod: alertRuleQueryPeriod
+    incidentGroupingLookback: incidentGroupingLookback
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Outputs (azd stores them in the environment). Names and ids only: no key, SAS or connection string.
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('Region.')
+output AZURE_LOCATION string = location
+
+@description('Resource group of the detector.')
+output AZURE_RESOURCE_GROUP string = rg.name
+
+@description('Function App name.')
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+
+@description('Event Hubs namespace host name, for `packet-capture-detector send --namespace`.')
+output EVENTHUB_FULLY_QUALIFIED_NAMESPACE string = eventHubs.outputs.fullyQualifiedNamespace
+
+@description('Hub that receives the Activity Log.')
+output EVENTHUB_NAME string = eventHubs.outputs.eventHubName
+
+@description('Consumer group of the detector.')
+output EVENTHUB_CONSUMER_GROUP string = eventHubs.outputs.consumerGroupName
+
+@description('Logs ingestion endpoint of the data collection rule.')
+output LOGS_INGESTION_ENDPOINT string = dataCollectionRule.outputs.logsIngestionEndpoint
+
+@description('Immutable id of the data collection rule.')
+output LOGS_INGESTION_RULE_ID string = dataCollectionRule.outputs.immutableId
+
+@description('Stream of the data collection rule.')
+output LOGS_INGESTION_STREAM_NAME string = dataCollectionRule.outputs.streamName
+
+@description('Resource id of the Log Analytics workspace.')
+output LOG_ANALYTICS_WORKSPACE_RESOURCE_ID string = workspace.outputs.resourceId
+
+@description('Workspace (customer) id, for `az monitor log-analytics query --workspace`.')
+output LOG_ANALYTICS_WORKSPACE_ID string = workspace.outputs.customerId
+
+@description('Client id of the detector identity.')
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+
+@description('Number of role assignments made.')
+output ROLE_ASSIGNMENT_COUNT int = roles.outputs.count

@@ -1,0 +1,182 @@
+metadata name = 'Microsoft Sentinel content'
+metadata description = 'Sentinel on the workspace, the scheduled analytics rule that turns alert rows into incidents, and the runbook\'s hunting queries.'
+
+@description('Name of the existing workspace.')
+param workspaceName string
+
+@description('Onboard the workspace to Sentinel. Set false when it is onboarded already.')
+param onboard bool
+
+@description('Name of the alert table; passed so that the rule is created after the table exists.')
+param tableName string
+
+@description('Create the analytics rule enabled.')
+param alertRuleEnabled bool
+
+@description('How far back (ISO 8601 duration, TimeGenerated) each run looks: the longest ingestion delay a row may have and still raise an alert. At least PT10M, at most P14D.')
+param alertRuleQueryPeriod string
+
+@description('Incidents group alerts with the same name (the alert title) created within this duration (Panther: 60 minutes).')
+param incidentGroupingLookback string
+
+// Fixed, because analytics-rule.kql's runWindow (6m) is this plus one minute; test/infra checks they agree.
+var alertRuleQueryFrequency = 'PT5M'
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' existing = {
+  name: workspaceName
+}
+
+resource onboarding 'Microsoft.SecurityInsights/onboardingStates@2025-09-01' = if (onboard) {
+  scope: workspace
+  name: 'default'
+  properties: {}
+}
+
+resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
+  scope: workspace
+  // A stable id: redeploying updates the same rule.
+  name: guid(workspace.id, 'packet-capture-detector', tableName)
+  kind: 'Scheduled'
+  dependsOn: [
+    onboarding
+  ]
+  properties: {
+    displayName: 'Azure Network Packet Capture Enabled'
+    description: 'A network packet capture or traffic mirror was started in Azure (Network Watcher, VPN or ExpressRoute gateway, Azure Firewall, virtual network TAP). Captures can expose unencrypted credentials and data in transit (MITRE ATT&CK T1040, Network Sniffing). Raised from the rows packet-capture-detector writes to ${tableName}.'
+    enabled: alertRuleEnabled
+    severity: 'Medium'
+    query: loadTextContent('../queries/analytics-rule.kql')
+    queryFrequency: alertRuleQueryFrequency
+    queryPeriod: alertRuleQueryPeriod
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'CredentialAccess'
+    ]
+    techniques: [
+      'T1040'
+    ]
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{AlertTitle}}'
+      alertDescriptionFormat: '{{Caller}} ran {{OperationName}} from {{CallerIpAddress}}. Triage with the Runbook column of the alert row and the hunting queries named "Packet capture: ...".'
+      alertSeverityColumnName: 'Severity'
+    }
+    customDetails: {
+      Operation: 'OperationName'
+      CaptureKind: 'CaptureKind'
+      CorrelationId: 'CorrelationId'
+      Location: 'Location'
+      CaptureTarget: 'CaptureTarget'
+      CaptureStorage: 'CaptureStorage'
+      DetectorAlertId: 'AlertId'
+    }
+    entityMappings: [
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'CallerIpAddress'
+          }
+        ]
+      }
+      {
+        entityType: 'AzureResource'
+        fieldMappings: [
+          {
+            identifier: 'ResourceId'
+            columnName: 'ResourceId'
+          }
+        ]
+      }
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'FullName'
+            columnName: 'Caller'
+          }
+          {
+            identifier: 'AadUserId'
+            columnName: 'CallerObjectId'
+          }
+        ]
+      }
+    ]
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        // Panther's default dedup: alerts with the same title within 60 minutes form one incident. The alert
+        // name is the title ({{AlertTitle}}), so group by the alert name only.
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: incidentGroupingLookback
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: [
+          'DisplayName'
+        ]
+        groupByCustomDetails: []
+      }
+    }
+  }
+}
+
+var huntingQueries = [
+  {
+    name: 'packet-capture-caller-network-operations'
+    displayName: 'Packet capture: network diagnostic operations by the caller IP, 24 h around the alert'
+    description: 'Runbook step 1. All packet capture, Network Watcher and TAP operations from the alert\'s caller IP in the 24 hours before and after it (set CallerIp).'
+    query: loadTextContent('../queries/hunting-caller-network-operations.kql')
+  }
+  {
+    name: 'packet-capture-recent-captures'
+    displayName: 'Packet capture: captures and traffic mirrors started in the last 6 hours'
+    description: 'Runbook step 2. Every capture or mirror started in the last 6 hours, to scope the possible credential sniffing.'
+    query: loadTextContent('../queries/hunting-recent-captures.kql')
+  }
+  {
+    name: 'packet-capture-caller-history'
+    displayName: 'Packet capture: captures by the caller IP in the last 90 days'
+    description: 'Runbook step 3. Whether the caller IP routinely starts captures (troubleshooting) or never did before (set CallerIp).'
+    query: loadTextContent('../queries/hunting-caller-history.kql')
+  }
+]
+
+resource hunting 'Microsoft.OperationalInsights/workspaces/savedSearches@2025-02-01' = [
+  for q in huntingQueries: {
+    parent: workspace
+    name: q.name
+    properties: {
+      category: 'Hunting Queries'
+      displayName: q.displayName
+      query: q.query
+      version: 2
+      tags: [
+        {
+          name: 'description'
+          value: q.description
+        }
+        {
+          name: 'tactics'
+          value: 'CredentialAccess'
+        }
+        {
+          name: 'techniques'
+          value: 'T1040'
+        }
+      ]
+    }
+  }
+]
+
+@description('Resource id of the analytics rule.')
+output alertRuleResourceId string = alertRule.id
+
+@description('Names of the hunting queries.')
+output huntingQueryNames string[] = [for (q, i) in huntingQueries: hunting[i].name]

@@ -1,0 +1,488 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ALERT_STREAM_NAME } from '../../src/alert/columns';
+import { loadSettings, SETTINGS } from '../../src/config/settings';
+import {
+  allResources,
+  evaluate,
+  instances,
+  isExpression,
+  loadCompiled,
+  onlyResourceOfType,
+  resolved,
+  resourcesOfType,
+  ROOT,
+  text,
+  type Json,
+  type JsonObject,
+} from './helpers/arm';
+
+const main = loadCompiled('main.json');
+const roleModule = loadCompiled('modules/role-assignments.json');
+
+// Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+const ROLE: Readonly<Record<string, string | undefined>> = {
+  'a638d3c7-ab3a-418d-83e6-5f17a39d4fde': 'Azure Event Hubs Data Receiver',
+  '2b629674-e913-4c01-ae53-ef4638d8f975': 'Azure Event Hubs Data Sender',
+  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
+};
+
+describe('compiled template', () => {
+  test('contains every resource of the pipeline', () => {
+    const types = allResources(main).map((r) => r.type);
+    for (const type of [
+      'Microsoft.Resources/resourceGroups',
+      'Microsoft.EventHub/namespaces',
+      'Microsoft.EventHub/namespaces/eventhubs',
+      'Microsoft.EventHub/namespaces/eventhubs/consumergroups',
+      'Microsoft.EventHub/namespaces/authorizationRules',
+      'Microsoft.Insights/diagnosticSettings',
+      'Microsoft.OperationalInsights/workspaces',
+      'Microsoft.OperationalInsights/workspaces/tables',
+      'Microsoft.Insights/dataCollectionRules',
+      'Microsoft.ManagedIdentity/userAssignedIdentities',
+      'Microsoft.Storage/storageAccounts',
+      'Microsoft.Storage/storageAccounts/blobServices/containers',
+      'Microsoft.Insights/components',
+      'Microsoft.Web/serverfarms',
+      'Microsoft.Web/sites',
+      'Microsoft.Authorization/roleAssignments',
+      'Microsoft.SecurityInsights/onboardingStates',
+      'Microsoft.SecurityInsights/alertRules',
+      'Microsoft.OperationalInsights/workspaces/savedSearches',
+    ]) {
+      expect(types).toContain(type);
+    }
+  });
+
+  test('the subscription-scope template and its parameters file compiled', () => {
+    expect(main.$schema).toMatch(/subscriptionDeploymentTemplate/);
+    const params = loadCompiled('main.parameters.json');
+    expect(Object.keys(params.parameters as JsonObject).sort()).toEqual(
+      [
+        'deployerPrincipalId',
+        'deploySentinel',
+        'environmentName',
+        'existingWorkspaceResourceId',
+        'location',
+        'sentinelOnboard',
+      ].sort(),
+    );
+  });
+});
+
+describe('role assignments', () => {
+  const roleTable = evaluate("[variables('roleTable')]", { template: roleModule }) as {
+    scope: string;
+    principal: string;
+    role: string;
+    roleDefinitionId: string;
+  }[];
+
+  test('the role table is exactly the least-privilege set', () => {
+    const rows = roleTable.map((r) => `${r.principal}: ${ROLE[r.roleDefinitionId]} on ${r.scope}`);
+    expect(rows.sort()).toEqual(
+      [
+        'detector: Azure Event Hubs Data Receiver on eventHub',
+        'detector: Monitoring Metrics Publisher on dataCollectionRule',
+        'detector: Storage Blob Data Owner on storage',
+        'detector: Storage Table Data Contributor on storage',
+        'detector: Monitoring Metrics Publisher on applicationInsights',
+        'deployer: Azure Event Hubs Data Sender on eventHub',
+      ].sort(),
+    );
+    // The human-readable role names in the table agree with the ids.
+    for (const r of roleTable) expect(r.role).toBe(ROLE[r.roleDefinitionId]);
+  });
+
+  // The role module's parameters, as main.bicep passes them (names stand in for ids Azure assigns).
+  const params = {
+    detectorPrincipalId: 'detector-principal-id',
+    detectorIdentityResourceId: 'detector-identity-resource-id',
+    deployerPrincipalId: '',
+    deployerPrincipalType: 'User',
+    eventHubNamespaceName: 'evhns',
+    eventHubName: 'insights-activity-logs',
+    dataCollectionRuleName: 'dcr',
+    storageAccountName: 'st',
+    applicationInsightsName: 'appi',
+  };
+  const deployedAssignments = (values: Record<string, Json>) =>
+    resourcesOfType(main, 'Microsoft.Authorization/roleAssignments')
+      .flatMap((r) => instances(r, ['name', 'scope', 'properties'], values))
+      .map((a) => {
+        const p = a.properties as JsonObject;
+        const roleId = /roleDefinitions, ([0-9a-f-]{36})\)$/.exec(text(p.roleDefinitionId))?.[1] ?? '?';
+        return {
+          name: text(a.name),
+          role: ROLE[roleId] ?? roleId,
+          scope: text(a.scope),
+          principal: `${text(p.principalId)} (${text(p.principalType)})`,
+        };
+      });
+  const HUB = 'resourceid(Microsoft.EventHub/namespaces/eventhubs, evhns, insights-activity-logs)';
+  const DETECTOR = 'detector-principal-id (ServicePrincipal)';
+  const LEAST_PRIVILEGE = [
+    { role: 'Azure Event Hubs Data Receiver', scope: HUB, principal: DETECTOR },
+    {
+      role: 'Monitoring Metrics Publisher',
+      scope: 'resourceid(Microsoft.Insights/dataCollectionRules, dcr)',
+      principal: DETECTOR,
+    },
+    {
+      role: 'Storage Blob Data Owner',
+      scope: 'resourceid(Microsoft.Storage/storageAccounts, st)',
+      principal: DETECTOR,
+    },
+    {
+      role: 'Storage Table Data Contributor',
+      scope: 'resourceid(Microsoft.Storage/storageAccounts, st)',
+      principal: DETECTOR,
+    },
+    {
+      role: 'Monitoring Metrics Publisher',
+      scope: 'resourceid(Microsoft.Insights/components, appi)',
+      principal: DETECTOR,
+    },
+  ];
+  const byRoleAndScope = (a: { role: string; scope: string }, b: { role: string; scope: string }) =>
+    `${a.role}${a.scope}`.localeCompare(`${b.role}${b.scope}`);
+
+  test('the deployed assignments are exactly the least-privilege set, each on one resource', () => {
+    const deployed = deployedAssignments(params);
+    expect(
+      deployed.map(({ role, scope, principal }) => ({ role, scope, principal })).sort(byRoleAndScope),
+    ).toEqual([...LEAST_PRIVILEGE].sort(byRoleAndScope));
+  });
+
+  test('with a deployer principal, only Azure Event Hubs Data Sender on the hub is added for it', () => {
+    const deployed = deployedAssignments({ ...params, deployerPrincipalId: 'deployer-principal-id' });
+    expect(
+      deployed.map(({ role, scope, principal }) => ({ role, scope, principal })).sort(byRoleAndScope),
+    ).toEqual(
+      [
+        ...LEAST_PRIVILEGE,
+        { role: 'Azure Event Hubs Data Sender', scope: HUB, principal: 'deployer-principal-id (User)' },
+      ].sort(byRoleAndScope),
+    );
+  });
+
+  test('assignments are named with guid() of scope, identity and role: distinct, and stable across redeployments', () => {
+    const deployed = deployedAssignments({ ...params, deployerPrincipalId: 'deployer-principal-id' });
+    for (const a of deployed)
+      expect(a.name).toMatch(
+        /^guid\(resourceid\(.*\), (detector-identity-resource-id|deployer-principal-id), [0-9a-f-]{36}\)$/,
+      );
+    expect(new Set(deployed.map((a) => a.name)).size).toBe(deployed.length);
+  });
+
+  test('no role assignment exists outside the role module', () => {
+    const all = resourcesOfType(main, 'Microsoft.Authorization/roleAssignments');
+    expect(new Set(all.map((a) => a.path.join('/')))).toEqual(new Set(['pcd-role-assignments']));
+    // The detector principal is the user-assigned identity the identity module creates, and the name seed is
+    // that same identity's resource id.
+    const modules = main.resources as Record<
+      string,
+      { properties: { parameters: Record<string, { value: Json }> } }
+    >;
+    const roleParams = modules.roles!.properties.parameters;
+    expect(roleParams.detectorPrincipalId?.value).toBe("[reference('identity').outputs.principalId.value]");
+    expect(roleParams.detectorIdentityResourceId?.value).toBe(
+      "[resourceId(subscription().subscriptionId, variables('rgName'), 'Microsoft.ManagedIdentity/userAssignedIdentities', variables('names').identity)]",
+    );
+    expect(modules.identity!.properties.parameters.name?.value).toBe("[variables('names').identity]");
+  });
+});
+
+describe('no secrets', () => {
+  const compiledText = JSON.stringify(main);
+
+  test('nothing reads keys or connection strings with secrets', () => {
+    for (const forbidden of [
+      /listKeys\(/i,
+      /listConnectionStrings\(/i,
+      /listSecrets\(/i,
+      /AccountKey=/i,
+      /SharedAccessKey/i,
+      /primaryKey/i,
+      /secondaryKey/i,
+      /primaryConnectionString/i,
+    ]) {
+      expect(compiledText).not.toMatch(forbidden);
+    }
+  });
+
+  test('outputs are names, ids and endpoints only', () => {
+    const outputs = main.outputs as Record<string, { type: string; value: string }>;
+    for (const [name, output] of Object.entries(outputs)) {
+      expect(name).not.toMatch(/key|secret|password|connection|sas|token/i);
+      expect(output.type).not.toBe('securestring');
+      expect(output.value).not.toMatch(/list[A-Z]\w*\(/);
+    }
+    // The export rule's id stays inside the deployment: not even the id is an output.
+    for (const output of Object.values(outputs))
+      expect(output.value).not.toMatch(/exportRule|authorizationRule/i);
+  });
+
+  test('storage refuses shared keys; App Insights refuses local auth; TLS 1.2 minimum', () => {
+    const storage = onlyResourceOfType(main, 'Microsoft.Storage/storageAccounts');
+    expect(resolved(storage, ['properties'], true)).toMatchObject({
+      allowSharedKeyAccess: false,
+      allowBlobPublicAccess: false,
+      minimumTlsVersion: 'TLS1_2',
+      supportsHttpsTrafficOnly: true,
+    });
+    const appInsights = onlyResourceOfType(main, 'Microsoft.Insights/components');
+    expect(resolved(appInsights, ['properties'], true)).toMatchObject({ DisableLocalAuth: true });
+    expect(resolved(appInsights, ['properties', 'WorkspaceResourceId'], true)).toEqual(expect.any(String));
+    const namespace = onlyResourceOfType(main, 'Microsoft.EventHub/namespaces');
+    expect(resolved(namespace, ['sku'], true)).toMatchObject({ name: 'Standard' });
+    expect(resolved(namespace, ['properties'], true)).toMatchObject({ minimumTlsVersion: '1.2' });
+  });
+
+  test('the export rule is namespace-level and send-only by default', () => {
+    const rule = onlyResourceOfType(main, 'Microsoft.EventHub/namespaces/authorizationRules');
+    // A namespace rule: <namespace>/<rule>, not <namespace>/<hub>/<rule>.
+    const [instance] = instances(rule, ['name'], {
+      namespaceName: 'evhns',
+      exportRuleName: 'activity-log-export',
+    });
+    expect(instance?.name).toBe('evhns/activity-log-export');
+    const rights = (manage: boolean) =>
+      instances(rule, ['properties'], { exportRuleManage: manage })[0]?.properties;
+    expect(rights(false)).toEqual({ rights: ['Send'] });
+    expect(rights(true)).toEqual({ rights: ['Listen', 'Manage', 'Send'] });
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
+    expect(mainParams.exportRuleManage?.defaultValue).toBe(false);
+  });
+});
+
+describe('Function App', () => {
+  const site = onlyResourceOfType(main, 'Microsoft.Web/sites');
+  const settings = resolved(site, ['properties', 'siteConfig', 'appSettings'], true) as {
+    name: string;
+    value: Json;
+  }[];
+  const names = settings.map((s) => s.name);
+
+  test('Flex Consumption, Node.js 22, user-assigned identity, identity-authenticated deployment storage', () => {
+    const plan = onlyResourceOfType(main, 'Microsoft.Web/serverfarms');
+    expect(resolved(plan, ['sku'])).toEqual({ tier: 'FlexConsumption', name: 'FC1' });
+    const config = resolved(site, ['properties', 'functionAppConfig'], true) as JsonObject;
+    expect(config.runtime).toEqual({ name: 'node', version: '22' });
+    expect(config.deployment).toMatchObject({
+      storage: { type: 'blobContainer', authentication: { type: 'UserAssignedIdentity' } },
+    });
+    expect(resolved(site, ['identity', 'type'])).toBe('UserAssigned');
+    expect(resolved(site, ['properties', 'httpsOnly'])).toBe(true);
+    // Flex Consumption takes the runtime from functionAppConfig; the setting is refused there.
+    expect(names).not.toContain('FUNCTIONS_WORKER_RUNTIME');
+  });
+
+  test('app settings name every setting the code requires', () => {
+    const required = SETTINGS.filter((s) => s.required !== 'no').map((s) => s.name);
+    expect(required.length).toBeGreaterThan(3);
+    expect(required.filter((n) => !names.includes(n))).toEqual([]);
+  });
+
+  test('every app setting is a code setting or a documented host setting (no typos)', () => {
+    const known = new Set([
+      ...SETTINGS.map((s) => s.name),
+      'AzureWebJobsStorage__blobServiceUri',
+      'AzureWebJobsStorage__tableServiceUri',
+      'AzureWebJobsStorage__credential',
+      'AzureWebJobsStorage__clientId',
+      'EventHubConnection__credential',
+      'EventHubConnection__clientId',
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+    ]);
+    expect(names.filter((n) => !known.has(n))).toEqual([]);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  test('identity-based connections only', () => {
+    const byName = new Map(settings.map((s) => [s.name, s.value]));
+    expect(byName.get('AzureWebJobsStorage__credential')).toBe('managedidentity');
+    expect(byName.get('EventHubConnection__credential')).toBe('managedidentity');
+    expect(text(byName.get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING'))).toMatch(/Authorization=AAD/);
+    // No plain connection string settings: the host would prefer them to the identity-based ones.
+    expect(names).not.toContain('AzureWebJobsStorage');
+    expect(names).not.toContain('EventHubConnection');
+    for (const s of settings)
+      expect(JSON.stringify(s.value)).not.toMatch(/AccountKey|SharedAccessKey|listKeys/i);
+  });
+
+  test('loadSettings accepts the deployed settings (expressions replaced by values of their shape)', () => {
+    // What each ARM expression becomes at deployment, in the shape Azure returns it.
+    const deployed: Record<string, string> = {
+      LOGS_INGESTION_ENDPOINT: 'https://dcr-pcd-abc-0a1b.westeurope-1.ingest.monitor.azure.com',
+      LOGS_INGESTION_RULE_ID: 'dcr-0123456789abcdef0123456789abcdef',
+      AZURE_CLIENT_ID: '00000000-0000-4000-8000-000000000000',
+      AzureWebJobsStorage__clientId: '00000000-0000-4000-8000-000000000000',
+      EventHubConnection__clientId: '00000000-0000-4000-8000-000000000000',
+      EventHubConnection__fullyQualifiedNamespace: 'evhns-pcd-abc.servicebus.windows.net',
+      AzureWebJobsStorage__blobServiceUri: 'https://stpcdabc.blob.core.windows.net/',
+      AzureWebJobsStorage__tableServiceUri: 'https://stpcdabc.table.core.windows.net/',
+      APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-4000-8000-000000000000',
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING:
+        'ClientId=00000000-0000-4000-8000-000000000000;Authorization=AAD',
+      LOGS_INGESTION_STREAM_NAME: ALERT_STREAM_NAME,
+      EVENTHUB_NAME: 'insights-activity-logs',
+      EVENTHUB_CONSUMER_GROUP: 'packet-capture-detector',
+      DEAD_LETTER_CONTAINER: 'packet-capture-dead-letters',
+    };
+    const env: Record<string, string> = {};
+    for (const s of settings) {
+      const value = isExpression(s.value) ? deployed[s.name] : text(s.value);
+      if (value === undefined) throw new Error(`no deployed value for the expression of ${s.name}`);
+      env[s.name] = value;
+    }
+    const loaded = loadSettings(env, 'function');
+    expect(loaded.logsIngestion?.streamName).toBe('Custom-PacketCaptureAlerts_CL');
+    expect(loaded.deadLetterStorage).toEqual({
+      kind: 'serviceUri',
+      serviceUri: 'https://stpcdabc.blob.core.windows.net/',
+    });
+    expect(loaded.managedIdentityClientId).toBe('00000000-0000-4000-8000-000000000000');
+  });
+
+  test('the host storage has the deployment and dead-letter containers', () => {
+    const containers = resourcesOfType(main, 'Microsoft.Storage/storageAccounts/blobServices/containers');
+    expect(containers).toHaveLength(2);
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
+    expect(mainParams.deadLetterContainerName?.defaultValue).toBe('packet-capture-dead-letters');
+  });
+});
+
+describe('Activity Log export', () => {
+  const setting = onlyResourceOfType(main, 'Microsoft.Insights/diagnosticSettings');
+
+  test('exports the configured categories (Administrative by default) to the named hub', () => {
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json; allowedValues?: Json }>;
+    expect(mainParams.activityLogCategories?.defaultValue).toEqual(['Administrative']);
+    const props = setting.resource.properties as JsonObject;
+    expect(props.eventHubName).toBe("[parameters('eventHubName')]");
+    expect(props.eventHubAuthorizationRuleId).toBe("[parameters('eventHubAuthorizationRuleId')]");
+    expect(props.copy).toMatchObject([{ name: 'logs', count: "[length(parameters('categories'))]" }]);
+    expect(setting.template.targetScope ?? (setting.template.$schema as string)).toMatch(/subscription/);
+  });
+
+  test('the hub and consumer group default to the names the code uses', () => {
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
+    expect(mainParams.eventHubName?.defaultValue).toBe('insights-activity-logs');
+    expect(mainParams.consumerGroupName?.defaultValue).toBe('packet-capture-detector');
+  });
+});
+
+describe('Sentinel content', () => {
+  const rule = onlyResourceOfType(main, 'Microsoft.SecurityInsights/alertRules');
+  const props = resolved(rule, ['properties'], true) as JsonObject;
+
+  test('a Scheduled rule: T1040 under CredentialAccess, alert name and severity from the row', () => {
+    expect(resolved(rule, ['kind'])).toBe('Scheduled');
+    expect(props.tactics).toEqual(['CredentialAccess']);
+    expect(props.techniques).toEqual(['T1040']);
+    expect(props.alertDetailsOverride).toMatchObject({
+      alertDisplayNameFormat: '{{AlertTitle}}',
+      alertSeverityColumnName: 'Severity',
+    });
+    expect(props.eventGroupingSettings).toEqual({ aggregationKind: 'AlertPerResult' });
+  });
+
+  test('entities: IP from CallerIpAddress, Azure resource from ResourceId, account from Caller', () => {
+    const mappings = props.entityMappings as {
+      entityType: string;
+      fieldMappings: { identifier: string; columnName: string }[];
+    }[];
+    const flat = mappings.flatMap((m) =>
+      m.fieldMappings.map((f) => `${m.entityType}.${f.identifier}=${f.columnName}`),
+    );
+    expect(flat).toEqual(
+      expect.arrayContaining([
+        'IP.Address=CallerIpAddress',
+        'AzureResource.ResourceId=ResourceId',
+        'Account.FullName=Caller',
+      ]),
+    );
+    expect(Object.keys(props.customDetails as JsonObject)).toEqual(
+      expect.arrayContaining(['Operation', 'CaptureKind', 'CorrelationId', 'Location']),
+    );
+  });
+
+  test("incidents group alerts with the same title within an hour (Panther's dedup)", () => {
+    expect(props.incidentConfiguration).toMatchObject({
+      createIncident: true,
+      groupingConfiguration: {
+        enabled: true,
+        matchingMethod: 'Selected',
+        groupByAlertDetails: ['DisplayName'],
+        groupByEntities: [],
+      },
+    });
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
+    expect(mainParams.incidentGroupingLookback?.defaultValue).toBe('PT1H');
+    expect(mainParams.alertRuleQueryPeriod?.defaultValue).toBe('PT1H');
+  });
+
+  test('three hunting queries, in the Hunting Queries category, version 2, tagged T1040', () => {
+    const searches = resourcesOfType(main, 'Microsoft.OperationalInsights/workspaces/savedSearches');
+    expect(searches).toHaveLength(1);
+    const loop = searches[0]!;
+    expect(evaluate((loop.resource.copy as JsonObject).count, { template: loop.template })).toBe(3);
+    const p = loop.resource.properties as JsonObject;
+    expect(p.category).toBe('Hunting Queries');
+    expect(p.version).toBe(2);
+    expect(p.tags).toEqual(
+      expect.arrayContaining([
+        { name: 'tactics', value: 'CredentialAccess' },
+        { name: 'techniques', value: 'T1040' },
+      ]),
+    );
+  });
+
+  test('Sentinel is optional and onboarding skippable', () => {
+    const sentinelModule = (main.resources as Record<string, JsonObject>).sentinel!;
+    expect(sentinelModule.condition).toBe("[parameters('deploySentinel')]");
+    const onboarding = onlyResourceOfType(main, 'Microsoft.SecurityInsights/onboardingStates');
+    expect(onboarding.resource.condition).toBe("[parameters('onboard')]");
+  });
+});
+
+describe('azd', () => {
+  test('azure.yaml deploys this package as the function service "detector"', () => {
+    const yaml = readFileSync(join(ROOT, 'azure.yaml'), 'utf8');
+    expect(yaml).toMatch(
+      /^services:\n {2}detector:\n {4}project: \.\n {4}language: ts\n {4}host: function$/m,
+    );
+    expect(yaml).toMatch(/^infra:\n {2}provider: bicep\n {2}path: infra\n {2}module: main$/m);
+    const site = onlyResourceOfType(main, 'Microsoft.Web/sites');
+    expect(JSON.stringify(site.resource.tags)).toContain("'azd-service-name', 'detector'");
+  });
+});
+
+describe('deploy documentation', () => {
+  test('the parameter table of README.md (Deploy) lists exactly the template parameters, with their defaults', () => {
+    const doc = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const deploy = doc.slice(doc.indexOf('## Deploy'));
+    const section = deploy.slice(deploy.indexOf('### Parameters'), deploy.indexOf('### What gets created'));
+    const rows = [...section.matchAll(/^\| `(\w+)` \| (\w+) \| ([^|]+) \|/gm)].map((m) => ({
+      name: m[1]!,
+      type: m[2]!,
+      default: m[3]!.trim(),
+    }));
+    const params = main.parameters as Record<string, { type: string; defaultValue?: Json }>;
+    expect(rows.map((r) => r.name)).toEqual(Object.keys(params));
+    for (const row of rows) {
+      const p = params[row.name]!;
+      expect(`${row.name}: ${row.type}`).toBe(`${row.name}: ${p.type}`);
+      const d = p.defaultValue;
+      if (d === undefined) expect(row.default).toBe('(required)');
+      else if (d === '') expect(row.default).toBe('empty');
+      else if (typeof d === 'string' && !isExpression(d)) expect(row.default).toBe(`\`${d}\``);
+      else if (typeof d === 'number' || typeof d === 'boolean') expect(row.default).toBe(`\`${String(d)}\``);
+    }
+  });
+});
