@@ -22,7 +22,9 @@ JSON Lines (the blob archive's PT1H.json) and AzureActivity-shaped rows. Directo
 (*.json, *.jsonl, *.ndjson); "-" reads standard input.
 
 Alerts go to standard output, or to the Log Analytics table when LOGS_INGESTION_ENDPOINT and
-LOGS_INGESTION_RULE_ID are set (the same delivery code as the function). A summary goes to standard error.
+LOGS_INGESTION_RULE_ID are set (the same delivery code as the function, so it also needs a dead-letter
+store for alerts it cannot deliver: DEAD_LETTER_BLOB_SERVICE_URI, AzureWebJobsStorage__blobServiceUri or
+AzureWebJobsStorage). A summary goes to standard error.
 
 Options:
   --format jsonl|table   jsonl: one alert row per line (default when stdout is not a terminal)
@@ -108,13 +110,22 @@ export async function runScan(
   };
   const table = new TableSink();
   const toTable = settings.logsIngestion === undefined || parsed.values.stdout;
-  const delivery: Delivery = toTable
-    ? {
-        sink: format === 'table' ? table : new StdoutSink(io.stdout),
-        malformedStore: new CountingMalformedStore(),
-      }
-    : // Malformed lines stay in the scanned files (named on stderr); only alerts go to the table.
-      { sink: (await deliveryFactory(settings, logger)).sink, malformedStore: new CountingMalformedStore() };
+  let delivery: Delivery;
+  try {
+    delivery = toTable
+      ? {
+          sink: format === 'table' ? table : new StdoutSink(io.stdout),
+          malformedStore: new CountingMalformedStore(),
+        }
+      : // Malformed lines stay in the scanned files (named on stderr); only alerts go to the table.
+        {
+          sink: (await deliveryFactory(settings, logger)).sink,
+          malformedStore: new CountingMalformedStore(),
+        };
+  } catch (error) {
+    writeLine(io.stderr, `scan: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_USAGE;
+  }
 
   const totals = { files: files.length, records: 0, alerts: 0, malformed: 0, delivered: 0, deadLettered: 0 };
   let deliveryFailed = false;

@@ -173,6 +173,12 @@ export function safeStringify(value: unknown): string {
     const text = JSON.stringify(value) as string | undefined;
     return text ?? String(value);
   } catch {
-    return String(value);
+    // Deep nesting overflows the stack in JSON.stringify and in String() alike; a throw here would fail the
+    // whole batch (and, under the retry policy, block the partition).
+    try {
+      return String(value);
+    } catch {
+      return `[${describeValue(value)} too deeply nested to keep]`;
+    }
   }
 }

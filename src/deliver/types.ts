@@ -19,6 +19,8 @@ export interface DeliveryReport {
   readonly retried: number;
   /** Alerts that could not be delivered within the budget and were written to the dead-letter store. */
   readonly deadLettered: number;
+  /** Alerts cut down to fit the service's size limits (marked in their Context), then delivered or dead-lettered. */
+  readonly trimmed?: number;
 }
 
 /** Destination of alert rows. Implementations must never drop an alert silently: deliver, dead-letter or throw. */

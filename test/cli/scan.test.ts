@@ -107,3 +107,16 @@ describe('packet-capture-detector scan', () => {
     expect(stdout).toMatch(/Exit status: 0 all input read, 1 some input was malformed/);
   });
 });
+
+describe('packet-capture-detector scan with Logs Ingestion settings', () => {
+  it('refuses to deliver without a dead-letter store, with a usage error', async () => {
+    const { code, stderr } = await run(['scan', samples], {
+      env: {
+        LOGS_INGESTION_ENDPOINT: 'https://dcr.example.ingest.monitor.azure.com',
+        LOGS_INGESTION_RULE_ID: 'dcr-0123456789abcdef0123456789abcdef',
+      },
+    });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/dead-letter store/);
+  });
+});

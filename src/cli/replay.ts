@@ -1,0 +1,278 @@
+import { parseArgs } from 'node:util';
+import type { AlertRow } from '../alert/columns';
+import { loadSettings, type Settings } from '../config/settings';
+import { DetectorError } from '../errors';
+import { ALERTS_PREFIX, MALFORMED_PREFIX, type BlobDeadLetterStore } from '../deliver/deadLetter';
+import { fitAlert } from '../deliver/fitAlert';
+import { createDeliveryParts, type DeliveryOverrides } from '../deliver/index';
+import { retrySettings } from '../deliver/logsIngestionSink';
+import { uploadWithRetry, type UploadClient } from '../deliver/uploader';
+import { EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
+
+export const REPLAY_HELP = `Usage: packet-capture-detector replay-dead-letters [options]
+
+Re-sends dead-lettered alerts to the Log Analytics table, oldest first, and deletes each dead letter only
+after all of its alerts were accepted. Safe to run twice and while the function runs: each dead letter is
+leased while it is replayed, and a re-sent alert keeps its AlertId (the analytics rule deduplicates).
+Malformed-message dead letters are listed and left in place for a person (see docs/reliability.md).
+
+Uses the function's settings: LOGS_INGESTION_ENDPOINT, LOGS_INGESTION_RULE_ID, LOGS_INGESTION_STREAM_NAME,
+DEAD_LETTER_BLOB_SERVICE_URI (or AzureWebJobsStorage...), DEAD_LETTER_CONTAINER, AZURE_CLIENT_ID. Signs in
+with DefaultAzureCredential (e.g. "az login"); needs Monitoring Metrics Publisher on the DCR and Storage
+Blob Data Contributor on the container.
+
+Options:
+  --list                 list dead letters without sending anything
+  --prefix <prefix>      only alert dead letters whose name starts with it (e.g. alerts/2025-01-31/)
+  --max <n>              replay at most n dead letters
+  --budget-seconds <s>   retry budget per dead letter (default 60)
+  --keep-time            keep each alert's TimeGenerated; by default it is set to the replay time so the
+                         analytics rule's lookback window sees the alert (EventTime keeps the operation time)
+  -h, --help             show this help
+
+Exit status: 0 every alert dead letter replayed (or listed), 1 some alerts are still undelivered (their dead
+letters remain), 2 usage or configuration error.`;
+
+export const EXIT_REPLAY_INCOMPLETE = 1;
+/** Consecutive dead letters with nothing accepted before the replay stops (the service is likely down). */
+const STOP_AFTER_FAILED_IN_A_ROW = 3;
+
+export interface ReplaySummary {
+  readonly deadLetters: number;
+  readonly replayedDeadLetters: number;
+  readonly alertsReplayed: number;
+  readonly alertsRemaining: number;
+  readonly retried: number;
+  /** Held by another replay (leased) or gone when claimed. */
+  readonly skipped: number;
+  /** Blobs under alerts/ that are not dead-letter documents (left in place). */
+  readonly invalid: number;
+  readonly malformedDeadLetters: number;
+  readonly stoppedEarly: boolean;
+}
+
+export interface ReplayOptions {
+  readonly prefix?: string;
+  readonly max?: number;
+  readonly budgetMs: number;
+  readonly keepTime: boolean;
+  readonly leaseSeconds?: number;
+  readonly now?: () => Date;
+}
+
+async function listNames(store: BlobDeadLetterStore, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const blob of store.list(prefix)) names.push(blob.name);
+  return names.sort();
+}
+
+/** The replay itself, separate from argument parsing so tests and tools can call it. */
+export async function replayDeadLetters(
+  client: () => Promise<UploadClient>,
+  store: BlobDeadLetterStore,
+  target: { ruleId: string; streamName: string },
+  options: ReplayOptions,
+  report: (line: string) => void,
+): Promise<ReplaySummary> {
+  const prefix = options.prefix ?? ALERTS_PREFIX;
+  if (!prefix.startsWith(ALERTS_PREFIX)) {
+    throw new DetectorError('USAGE', `--prefix must start with ${ALERTS_PREFIX} (got "${prefix}")`);
+  }
+  const names = (await listNames(store, prefix)).slice(0, options.max ?? Number.POSITIVE_INFINITY);
+  const malformed = await listNames(store, MALFORMED_PREFIX);
+  let replayedDeadLetters = 0;
+  let alertsReplayed = 0;
+  let alertsRemaining = 0;
+  let retried = 0;
+  let skipped = 0;
+  let invalid = 0;
+  let failedInARow = 0;
+  let stoppedEarly = false;
+
+  for (const [i, name] of names.entries()) {
+    if (failedInARow >= STOP_AFTER_FAILED_IN_A_ROW) {
+      stoppedEarly = true;
+      report(
+        `stopping: ${failedInARow} dead letters in a row had no alert accepted; ${names.length - i} not tried`,
+      );
+      break;
+    }
+    let claim;
+    try {
+      claim = await store.claim(name, options.leaseSeconds ?? 60);
+    } catch (error) {
+      // A blob someone edited by hand (or a future format) must not stop the others from being replayed.
+      if (!(error instanceof DetectorError)) throw error;
+      invalid++;
+      report(`left ${name}: ${error.message}`);
+      continue;
+    }
+    if (!claim) {
+      skipped++;
+      report(`skipped ${name}: held by another replay or already gone`);
+      continue;
+    }
+    const replayTime = (options.now?.() ?? new Date()).toISOString();
+    const originals = claim.document.alerts;
+    const rows = originals.map(
+      (a) => fitAlert(options.keepTime ? a : { ...a, TimeGenerated: replayTime }).row,
+    );
+    const originalOf = new Map<AlertRow, AlertRow>(rows.map((r, idx) => [r, originals[idx] ?? r]));
+    let outcome;
+    try {
+      outcome = await uploadWithRetry(client, target.ruleId, target.streamName, rows, {
+        ...retrySettings(options.budgetMs),
+      });
+    } catch (error) {
+      await claim.release();
+      throw error;
+    }
+    retried += outcome.retried;
+    alertsReplayed += outcome.accepted.length;
+    if (outcome.failed.length === 0) {
+      await claim.complete();
+      replayedDeadLetters++;
+      failedInARow = 0;
+      report(
+        `replayed ${name}: ${rows.length} alert${rows.length === 1 ? '' : 's'} accepted, dead letter deleted`,
+      );
+      continue;
+    }
+    const remaining = outcome.failed.flatMap((f) => f.rows.map((r) => originalOf.get(r) ?? r));
+    const reason = [...new Set(outcome.failed.map((f) => f.reason))].join(' | ');
+    alertsRemaining += remaining.length;
+    failedInARow = outcome.accepted.length === 0 ? failedInARow + 1 : 0;
+    await claim.keepRemaining(remaining, reason);
+    report(
+      `kept ${name}: ${outcome.accepted.length} accepted, ${remaining.length} still undelivered (${reason})`,
+    );
+  }
+  if (malformed.length > 0) {
+    report(
+      `${malformed.length} malformed-message dead letter${malformed.length === 1 ? '' : 's'} left in place under ${MALFORMED_PREFIX} (not alerts; inspect them, see docs/reliability.md)`,
+    );
+  }
+  return {
+    deadLetters: names.length,
+    replayedDeadLetters,
+    alertsReplayed,
+    alertsRemaining,
+    retried,
+    skipped,
+    invalid,
+    malformedDeadLetters: malformed.length,
+    stoppedEarly,
+  };
+}
+
+function formatSummary(s: ReplaySummary): string {
+  return `replay: ${s.replayedDeadLetters}/${s.deadLetters} dead letters replayed, ${s.alertsReplayed} alerts accepted, ${s.alertsRemaining} still undelivered, ${s.retried} retries, ${s.skipped} skipped, ${s.invalid} unreadable, ${s.malformedDeadLetters} malformed dead letters left in place`;
+}
+
+/**
+ * `packet-capture-detector replay-dead-letters`. `overrides` exists for tests (trusting a local
+ * certificate); the CLI passes none.
+ */
+export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryOverrides): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: false,
+      options: {
+        list: { type: 'boolean', default: false },
+        prefix: { type: 'string' },
+        max: { type: 'string' },
+        'budget-seconds': { type: 'string' },
+        'keep-time': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    writeLine(
+      io.stderr,
+      `replay-dead-letters: ${error instanceof Error ? error.message : String(error)}\n\n${REPLAY_HELP}`,
+    );
+    return EXIT_USAGE;
+  }
+  const v = parsed.values;
+  if (v.help) {
+    writeLine(io.stdout, REPLAY_HELP);
+    return EXIT_OK;
+  }
+  const positive = (name: string, text: string | undefined, fallback: number): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new DetectorError('USAGE', `${name} must be a whole number of at least 1 (got "${text}")`);
+    }
+    return n;
+  };
+
+  let settings: Settings;
+  let max: number;
+  let budgetSeconds: number;
+  try {
+    max = positive('--max', v.max, Number.MAX_SAFE_INTEGER);
+    budgetSeconds = positive('--budget-seconds', v['budget-seconds'], 60);
+    settings = loadSettings(io.env, 'cli');
+    if (!settings.logsIngestion) {
+      throw new DetectorError(
+        'CONFIG_INVALID',
+        'LOGS_INGESTION_ENDPOINT and LOGS_INGESTION_RULE_ID are required to replay dead letters',
+      );
+    }
+  } catch (error) {
+    writeLine(io.stderr, `replay-dead-letters: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_USAGE;
+  }
+  const target = settings.logsIngestion;
+
+  let parts;
+  try {
+    parts = createDeliveryParts(settings, { env: io.env, ...overrides });
+  } catch (error) {
+    writeLine(io.stderr, `replay-dead-letters: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_USAGE;
+  }
+  const store = parts.deadLetters;
+
+  if (v.list) {
+    const prefixes = v.prefix ? [v.prefix] : [ALERTS_PREFIX, MALFORMED_PREFIX];
+    for (const prefix of prefixes) {
+      for await (const blob of store.list(prefix)) {
+        writeLine(
+          io.stdout,
+          `${blob.name}\t${blob.size} bytes${blob.createdOn ? `\t${blob.createdOn.toISOString()}` : ''}`,
+        );
+      }
+    }
+    return EXIT_OK;
+  }
+
+  let summary: ReplaySummary;
+  try {
+    summary = await replayDeadLetters(
+      parts.client,
+      store,
+      target,
+      {
+        ...(v.prefix === undefined ? {} : { prefix: v.prefix }),
+        max,
+        budgetMs: budgetSeconds * 1000,
+        keepTime: v['keep-time'],
+      },
+      (line) => {
+        writeLine(io.stdout, line);
+      },
+    );
+  } catch (error) {
+    const code = error instanceof DetectorError ? error.code : undefined;
+    writeLine(io.stderr, `replay-dead-letters: ${error instanceof Error ? error.message : String(error)}`);
+    return code === 'USAGE' ? EXIT_USAGE : EXIT_REPLAY_INCOMPLETE;
+  }
+  writeLine(io.stdout, formatSummary(summary));
+  return summary.alertsRemaining > 0 || summary.stoppedEarly || summary.invalid > 0
+    ? EXIT_REPLAY_INCOMPLETE
+    : EXIT_OK;
+}

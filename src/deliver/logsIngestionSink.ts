@@ -1,0 +1,165 @@
+import type { TokenCredential } from '@azure/identity';
+import type { LogsIngestionClientOptions } from '@azure/monitor-ingestion';
+import type { AlertRow } from '../alert/columns';
+import type { LogsIngestionSettings } from '../config/settings';
+import type { AlertDeadLetterWriter, DeadLetterFailure } from './deadLetter';
+import { fitAlert } from './fitAlert';
+import {
+  DEFAULT_RETRY,
+  uploadWithRetry,
+  type RetrySettings,
+  type UploadClient,
+  type UploadHooks,
+  type UploadOutcome,
+} from './uploader';
+import type { AlertSink, BatchInfo, DeliveryReport, Logger } from './types';
+
+/**
+ * Log messages operators query on (App Insights `traces`; fields follow the message as one JSON object).
+ * Kept constant: alerts and KQL match on them.
+ */
+export const LOG_DELIVERY = 'alert delivery';
+export const LOG_DEAD_LETTERED = 'alerts dead-lettered';
+export const LOG_DEAD_LETTER_FAILED = 'dead-letter write failed';
+export const LOG_TRIMMED = 'alert trimmed to fit Logs Ingestion limits';
+export const LOG_RETRY = 'alert delivery retry';
+
+const MAX_IDS_PER_LOG_LINE = 100;
+
+/**
+ * The Logs Ingestion client, made on first use: `@azure/monitor-ingestion` is loaded when the first alert
+ * is delivered, never when the function starts. The SDK's retries are off (`maxRetries: 0`): the uploader
+ * does them, counts them and keeps them within the budget.
+ */
+export function lazyLogsIngestionClient(
+  endpoint: string,
+  credential: () => Promise<TokenCredential>,
+  clientOptions: LogsIngestionClientOptions = {},
+): () => Promise<UploadClient> {
+  let pending: Promise<UploadClient> | undefined;
+  return () => {
+    pending ??= (async () => {
+      const { LogsIngestionClient } = await import('@azure/monitor-ingestion');
+      return new LogsIngestionClient(endpoint, await credential(), {
+        ...clientOptions,
+        retryOptions: { maxRetries: 0 },
+      });
+    })().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}
+
+export interface LogsIngestionSinkConfig {
+  readonly target: LogsIngestionSettings;
+  readonly client: () => Promise<UploadClient>;
+  readonly deadLetters: AlertDeadLetterWriter;
+  readonly logger: Logger;
+  readonly retry: RetrySettings;
+  readonly hooks?: UploadHooks;
+}
+
+export interface LogsIngestionReport extends DeliveryReport {
+  readonly trimmed: number;
+  readonly calls: number;
+  readonly deadLetterBlob?: string;
+}
+
+/**
+ * Delivers alert rows to the Log Analytics table. Every alert ends up accepted by the service or written
+ * to the dead-letter container; if that write fails too, `deliver` throws (`DEAD_LETTER_FAILED`) so the
+ * trigger's retry policy keeps the checkpoint before this batch.
+ */
+export class LogsIngestionSink implements AlertSink {
+  readonly name = 'logs-ingestion';
+
+  constructor(private readonly config: LogsIngestionSinkConfig) {}
+
+  async deliver(alerts: readonly AlertRow[], batch: BatchInfo): Promise<LogsIngestionReport> {
+    if (alerts.length === 0) return { delivered: 0, retried: 0, deadLettered: 0, trimmed: 0, calls: 0 };
+    const { logger, target } = this.config;
+    const started = Date.now();
+    const where = {
+      partitionId: batch.partitionId,
+      firstSequenceNumber: batch.firstSequenceNumber,
+      lastSequenceNumber: batch.lastSequenceNumber,
+      invocationId: batch.invocationId,
+    };
+
+    let trimmed = 0;
+    const rows = alerts.map((alert) => {
+      const fit = fitAlert(alert);
+      if (fit.trimmed) {
+        trimmed++;
+        logger.warn(LOG_TRIMMED, { alertId: alert.AlertId, bytes: fit.bytes, ...where });
+      }
+      return fit.row;
+    });
+
+    const outcome: UploadOutcome<AlertRow> = await uploadWithRetry(
+      this.config.client,
+      target.ruleId,
+      target.streamName,
+      rows,
+      this.config.retry,
+      {
+        ...this.config.hooks,
+        onRetry: (info) => {
+          logger.warn(LOG_RETRY, { ...info, ...where });
+          this.config.hooks?.onRetry?.(info);
+        },
+      },
+    );
+
+    const undelivered = outcome.failed.flatMap((f) => f.rows);
+    let deadLetterBlob: string | undefined;
+    if (undelivered.length > 0) {
+      const failures: DeadLetterFailure[] = outcome.failed.map((f) => ({
+        reason: f.reason,
+        alertIds: f.rows.map((r) => r.AlertId),
+      }));
+      try {
+        deadLetterBlob = await this.config.deadLetters.writeAlerts(undelivered, failures, batch);
+      } catch (error) {
+        logger.error(LOG_DEAD_LETTER_FAILED, {
+          alerts: undelivered.length,
+          alertIds: undelivered.slice(0, MAX_IDS_PER_LOG_LINE).map((r) => r.AlertId),
+          reasons: failures.map((f) => f.reason),
+          error: error instanceof Error ? error.message : String(error),
+          ...where,
+        });
+        throw error;
+      }
+      logger.error(LOG_DEAD_LETTERED, {
+        alerts: undelivered.length,
+        blob: deadLetterBlob,
+        alertIds: undelivered.slice(0, MAX_IDS_PER_LOG_LINE).map((r) => r.AlertId),
+        reasons: failures.map((f) => f.reason),
+        ...where,
+      });
+    }
+
+    const report: LogsIngestionReport = {
+      delivered: outcome.accepted.length,
+      retried: outcome.retried,
+      deadLettered: undelivered.length,
+      trimmed,
+      calls: outcome.calls,
+      ...(deadLetterBlob === undefined ? {} : { deadLetterBlob }),
+    };
+    logger.info(LOG_DELIVERY, {
+      sink: this.name,
+      alerts: alerts.length,
+      ...report,
+      durationMs: Date.now() - started,
+      ...where,
+    });
+    return report;
+  }
+}
+
+export function retrySettings(budgetMs: number, overrides: Partial<RetrySettings> = {}): RetrySettings {
+  return { ...DEFAULT_RETRY, budgetMs, ...overrides };
+}

@@ -1,0 +1,24 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+export const ROOT = path.join(__dirname, '../..');
+
+/**
+ * Tests that run compiled code (child processes, real Node module loading) must run what the sources say:
+ * `npm test` builds first; this names the problem when dist/ is missing or older than a source file.
+ */
+export function buildProblems(sourceDirs: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const dir of sourceDirs) {
+    for (const file of readdirSync(path.join(ROOT, dir))) {
+      if (!file.endsWith('.ts')) continue;
+      const source = path.join(ROOT, dir, file);
+      const built = path.join(ROOT, 'dist', dir, file.replace(/\.ts$/, '.js'));
+      if (!existsSync(built)) problems.push(`missing ${path.relative(ROOT, built)} (run npm run build)`);
+      else if (statSync(built).mtimeMs < statSync(source).mtimeMs) {
+        problems.push(`${path.relative(ROOT, built)} is older than its source (run npm run build)`);
+      }
+    }
+  }
+  return problems;
+}
