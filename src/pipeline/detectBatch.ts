@@ -1,6 +1,7 @@
 import type { AlertRow } from '../alert/columns';
 import { buildAlert } from '../alert/buildAlert';
 import { decodeMessage, safeStringify } from '../decode/decode';
+import { prefilterFor } from '../decode/prefilter';
 import { RULES } from '../detect/registry';
 import type { DetectionRule } from '../detect/types';
 import type { MalformedMessage } from '../deliver/types';
@@ -22,6 +23,11 @@ export interface BatchCounts {
   readonly malformed: number;
   /** Alerts with an AlertId already produced in this batch (the same record delivered twice). */
   readonly duplicates: number;
+  /**
+   * Messages the byte prefilter skipped unparsed: well-framed bodies that cannot hold a matching record.
+   * Their records are not in `records` (they were never decoded) and were not validated.
+   */
+  readonly prefiltered: number;
 }
 
 export interface BatchResult {
@@ -33,6 +39,11 @@ export interface BatchResult {
 export interface DetectOptions {
   readonly rules?: readonly DetectionRule[];
   readonly now?: Date;
+  /**
+   * Skip raw bodies, and records, that cannot match any rule (src/decode/prefilter.ts). Default true;
+   * false parses and validates everything (every malformed record is then reported).
+   */
+  readonly prefilter?: boolean;
 }
 
 /**
@@ -49,10 +60,16 @@ export function detectBatch(
   const alerts: AlertRow[] = [];
   const malformed: MalformedMessage[] = [];
   const seen = new Set<string>();
+  const prefilter = options.prefilter === false ? undefined : prefilterFor(rules);
   let records = 0;
   let duplicates = 0;
+  let prefiltered = 0;
 
   messages.forEach((message, index) => {
+    if (prefilter && !prefilter.mayContainMatch(message)) {
+      prefiltered++;
+      return;
+    }
     const meta = metaFor(index);
     const decoded = decodeMessage(message);
     for (const problem of decoded.problems) {
@@ -66,6 +83,8 @@ export function detectBatch(
     }
     decoded.records.forEach((record, recordIndex) => {
       records++;
+      // Validating a record costs more than parsing it; one whose operation no rule can match cannot alert.
+      if (prefilter && !prefilter.recordMayMatch(record)) return;
       const normalized = normalizeRecord(record);
       if (!normalized.ok) {
         malformed.push({
@@ -100,6 +119,7 @@ export function detectBatch(
       alerts: alerts.length,
       malformed: malformed.length,
       duplicates,
+      prefiltered,
     },
   };
 }

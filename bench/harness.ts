@@ -1,0 +1,92 @@
+import type { AlertRow } from '../src/alert/columns';
+import type {
+  AlertSink,
+  BatchInfo,
+  DeliveryReport,
+  Logger,
+  MalformedMessage,
+  MalformedStore,
+} from '../src/deliver/types';
+import { processEventBatch, type BatchOutcome } from '../src/handler/eventHubHandler';
+import type { MessageMeta } from '../src/pipeline/detectBatch';
+
+/** The handler's destination, kept in memory: the benchmark measures detection, not the network. */
+export class MemorySink implements AlertSink {
+  readonly name = 'memory';
+  alerts = 0;
+  deliver(alerts: readonly AlertRow[], _batch: BatchInfo): Promise<DeliveryReport> {
+    this.alerts += alerts.length;
+    return Promise.resolve({ delivered: alerts.length, retried: 0, deadLettered: 0 });
+  }
+}
+
+export class MemoryMalformedStore implements MalformedStore {
+  readonly name = 'memory';
+  kept = 0;
+  keep(messages: readonly MalformedMessage[], _batch: BatchInfo): Promise<void> {
+    this.kept += messages.length;
+    return Promise.resolve();
+  }
+}
+
+export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export interface TriggerBatch {
+  readonly messages: Buffer[];
+  readonly metas: MessageMeta[];
+  readonly info: BatchInfo;
+}
+
+/** Bodies cut into trigger batches with the metadata the Event Hubs trigger hands over. */
+export function triggerBatches(bodies: readonly Buffer[], batchSize: number): TriggerBatch[] {
+  const batches: TriggerBatch[] = [];
+  let offset = 0;
+  for (let start = 0; start < bodies.length; start += batchSize) {
+    const messages = bodies.slice(start, start + batchSize);
+    const metas: MessageMeta[] = messages.map((m, i) => {
+      const meta = {
+        partitionId: '0',
+        offset: String(offset),
+        sequenceNumber: start + i,
+        enqueuedTimeUtc: '2025-12-22T10:31:00.123',
+      };
+      offset += m.length;
+      return meta;
+    });
+    batches.push({
+      messages,
+      metas,
+      info: {
+        source: 'eventhub',
+        invocationId: `bench-${start}`,
+        partitionId: '0',
+        firstSequenceNumber: start,
+        lastSequenceNumber: start + messages.length - 1,
+      },
+    });
+  }
+  return batches;
+}
+
+/** The full handler path over every batch; returns the summed outcome. */
+export async function runHandler(
+  batches: readonly TriggerBatch[],
+  sink: MemorySink,
+): Promise<BatchOutcome[]> {
+  const delivery = { sink, malformedStore: new MemoryMalformedStore() };
+  const outcomes: BatchOutcome[] = [];
+  for (const b of batches) {
+    outcomes.push(await processEventBatch(b.messages, b.metas, b.info, delivery, silentLogger));
+  }
+  return outcomes;
+}
+
+/** The baseline: what any handler that parses every body pays at least. */
+export function parseAll(bodies: readonly Buffer[]): number {
+  let n = 0;
+  for (const body of bodies) {
+    const parsed = JSON.parse(body.toString('utf8')) as { records?: unknown[] };
+    n += parsed.records?.length ?? 0;
+  }
+  return n;
+}

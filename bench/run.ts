@@ -1,0 +1,349 @@
+/**
+ * `npm run bench`: the detector's throughput against `JSON.parse` of the same bytes, its peak memory per
+ * trigger batch, and the function entry's cold start. Timing is not a test (CI runs none of this); the
+ * figures and how they were taken are in BENCHMARKS.md.
+ *
+ * Environment: BENCH_BODIES (bodies per scenario, default 2000), BENCH_ROUNDS (timed rounds, default 7),
+ * BENCH_MEMORY_RUNS (fresh processes per memory figure, default 3), BENCH_COLD_RUNS (default 15),
+ * BENCH_JSON (write the results there as JSON too).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { prefilterFor, type PrefilterVerdict } from '../src/decode/prefilter';
+import { RULES } from '../src/detect/registry';
+import type { BatchOutcome } from '../src/handler/eventHubHandler';
+import { measureColdStart, type ColdStart } from './coldstart';
+import { generateCorpus, type CorpusOptions } from './corpus';
+import { MemorySink, parseAll, runHandler, triggerBatches } from './harness';
+import { fmt, median, table } from './stats';
+
+const int = (name: string, fallback: number) => {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+};
+const BODIES = int('BENCH_BODIES', 2000);
+const ROUNDS = int('BENCH_ROUNDS', 7);
+const MEMORY_RUNS = int('BENCH_MEMORY_RUNS', 3);
+const COLD_RUNS = int('BENCH_COLD_RUNS', 15);
+const BATCH = 1000;
+const RECORDS_PER_BODY = 200;
+const SEED = 20251222;
+
+interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly options: Omit<CorpusOptions, 'bodies' | 'recordsPerBody' | 'seed'>;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'realistic',
+    description:
+      '1 body in 500 holds a capture-starting success, 1 in 250 a capture-related non-start (read, stop)',
+    options: { matchEvery: 500, nearMissEvery: 250, foldingNames: true },
+  },
+  {
+    name: 'all matching',
+    description: 'every body holds a capture-starting success (worst case: every body is parsed)',
+    options: { matchEvery: 1, nearMissEvery: 0, foldingNames: true },
+  },
+  {
+    name: 'none matching',
+    description: 'no body holds anything capture-related (best case)',
+    options: { matchEvery: 0, nearMissEvery: 0, foldingNames: true },
+  },
+];
+
+interface PathFigures {
+  readonly ms: number;
+  readonly mbPerS: number;
+  readonly recordsPerS: number;
+  readonly nsPerRecord: number;
+  /** Median peak RSS above the process before the batch, per byte of the batch (own bytes included). */
+  readonly heldPerByte: number;
+  readonly overheadMb: number;
+}
+
+interface ScenarioResult {
+  readonly scenario: Scenario;
+  readonly bodies: number;
+  readonly bytes: number;
+  readonly records: number;
+  readonly expectedAlerts: number;
+  readonly verdicts: Partial<Record<PrefilterVerdict, number>>;
+  readonly counts: { parsedRecords: number; prefiltered: number; alerts: number; malformed: number };
+  readonly parse: PathFigures;
+  readonly handler: PathFigures;
+}
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) throw new Error('run with node --expose-gc (npm run bench does)');
+  collect();
+}
+
+function timeMs(fn: () => void): number {
+  gc();
+  const started = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+async function timeMsAsync(fn: () => Promise<void>): Promise<number> {
+  gc();
+  const started = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+function writeCorpusFile(path: string, bodies: readonly Buffer[]): void {
+  const head = Buffer.alloc(4 + 4 * bodies.length);
+  head.writeUInt32LE(bodies.length, 0);
+  bodies.forEach((b, i) => head.writeUInt32LE(b.length, 4 + 4 * i));
+  writeFileSync(path, Buffer.concat([head, ...bodies]));
+}
+
+interface MemoryRun {
+  batchBytes: number;
+  rssEmpty: number;
+  rssLoaded: number;
+  rssPeak: number;
+}
+
+function memoryRun(file: string, mode: 'parse' | 'handler'): MemoryRun {
+  const r = spawnSync(process.execPath, ['--expose-gc', join(__dirname, 'memory.js'), file, mode], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`memory run (${mode}) failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as MemoryRun;
+}
+
+function figures(ms: number, bytes: number, records: number, memory: MemoryRun[]): PathFigures {
+  const held = median(memory.map((m) => (m.rssPeak - m.rssEmpty) / m.batchBytes));
+  const overhead = median(memory.map((m) => m.rssPeak - m.rssLoaded));
+  return {
+    ms,
+    mbPerS: bytes / 1e6 / (ms / 1000),
+    recordsPerS: records / (ms / 1000),
+    nsPerRecord: (ms * 1e6) / records,
+    heldPerByte: held,
+    overheadMb: overhead / 1e6,
+  };
+}
+
+async function runScenario(scenario: Scenario, workDir: string): Promise<ScenarioResult> {
+  const corpus = generateCorpus({
+    ...scenario.options,
+    bodies: BODIES,
+    recordsPerBody: RECORDS_PER_BODY,
+    seed: SEED,
+  });
+  const prefilter = prefilterFor(RULES);
+  const verdicts: Partial<Record<PrefilterVerdict, number>> = {};
+  for (const body of corpus.bodies) {
+    const v = prefilter.classify(body);
+    verdicts[v] = (verdicts[v] ?? 0) + 1;
+  }
+  const batches = triggerBatches(corpus.bodies, BATCH);
+
+  let outcomes: BatchOutcome[] = [];
+  const handlerOnce = async () => {
+    const sink = new MemorySink();
+    outcomes = await runHandler(batches, sink);
+    if (sink.alerts !== corpus.expectedAlerts) {
+      throw new Error(`${scenario.name}: ${sink.alerts} alerts, expected ${corpus.expectedAlerts}`);
+    }
+  };
+  const parseOnce = () => {
+    if (parseAll(corpus.bodies) !== corpus.records) throw new Error(`${scenario.name}: record count differs`);
+  };
+
+  // Warm-up, then rounds alternating which path goes first.
+  parseOnce();
+  await handlerOnce();
+  const parseMs: number[] = [];
+  const handlerMs: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      parseMs.push(timeMs(parseOnce));
+      handlerMs.push(await timeMsAsync(handlerOnce));
+    } else {
+      handlerMs.push(await timeMsAsync(handlerOnce));
+      parseMs.push(timeMs(parseOnce));
+    }
+    process.stderr.write('.');
+  }
+
+  const file = join(workDir, `${scenario.name.replace(/\W+/g, '-')}.bin`);
+  writeCorpusFile(file, corpus.bodies.slice(0, BATCH));
+  const memory = { parse: [] as MemoryRun[], handler: [] as MemoryRun[] };
+  for (let i = 0; i < MEMORY_RUNS; i++) {
+    memory.parse.push(memoryRun(file, 'parse'));
+    memory.handler.push(memoryRun(file, 'handler'));
+    process.stderr.write('m');
+  }
+  rmSync(file);
+
+  const sum = (f: (o: BatchOutcome) => number) => outcomes.reduce((s, o) => s + f(o), 0);
+  return {
+    scenario,
+    bodies: corpus.bodies.length,
+    bytes: corpus.bytes,
+    records: corpus.records,
+    expectedAlerts: corpus.expectedAlerts,
+    verdicts,
+    counts: {
+      parsedRecords: sum((o) => o.records),
+      prefiltered: sum((o) => o.prefiltered),
+      alerts: sum((o) => o.alerts),
+      malformed: sum((o) => o.malformed),
+    },
+    parse: figures(median(parseMs), corpus.bytes, corpus.records, memory.parse),
+    handler: figures(median(handlerMs), corpus.bytes, corpus.records, memory.handler),
+  };
+}
+
+function report(results: readonly ScenarioResult[], cold: ColdStart, load: readonly number[][]): string {
+  const out: string[] = [];
+  const cpu = cpus();
+  out.push(
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, load average ${load.map((l) => fmt(l[0] ?? 0, 2)).join(' → ')} (1 min, start → end)`,
+  );
+  const first = results[0];
+  if (first) {
+    out.push(
+      `Corpus per scenario: ${fmt(first.bodies)} bodies × ${RECORDS_PER_BODY} records, ${fmt(first.bytes / first.bodies / 1000)} KB per body, ${fmt(first.bytes / 1e6)} MB; trigger batches of ${BATCH}; medians of ${ROUNDS} rounds; memory: medians of ${MEMORY_RUNS} fresh processes, one batch of ${BATCH} bodies each.`,
+    );
+  }
+  out.push('');
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const [path, f] of [
+      ['JSON.parse every body', r.parse],
+      ['handler (prefilter → decode → detect → alerts)', r.handler],
+    ] as const) {
+      rows.push([
+        `${r.scenario.name}: ${path}`,
+        fmt(f.ms, 1),
+        fmt(f.mbPerS),
+        fmt(f.recordsPerS / 1e6, 2),
+        fmt(f.nsPerRecord),
+        fmt(f.overheadMb, 1),
+        `${fmt(f.heldPerByte, 2)}×`,
+      ]);
+    }
+  }
+  out.push(
+    table(
+      [
+        'scenario: path',
+        'ms',
+        'MB/s',
+        'M records/s',
+        'ns/record',
+        'peak above batch (MB)',
+        'peak held / batch bytes',
+      ],
+      rows,
+    ),
+  );
+  out.push('');
+  for (const r of results) {
+    const parsed = Object.entries(r.verdicts)
+      .filter(([v]) => v !== 'skip')
+      .map(([v, n]) => `${v} ${fmt(n)}`)
+      .join(', ');
+    out.push(
+      `${r.scenario.name} (${r.scenario.description}): ${fmt(r.verdicts.skip ?? 0)} of ${fmt(r.bodies)} bodies skipped unparsed; parsed: ${parsed || 'none'}. Handler counts: ${fmt(r.counts.prefiltered)} prefiltered, ${fmt(r.counts.parsedRecords)} records decoded, ${fmt(r.counts.alerts)} alerts (expected ${fmt(r.expectedAlerts)}), ${fmt(r.counts.malformed)} malformed.`,
+    );
+  }
+  out.push('');
+  const byName = (n: string) => results.find((r) => r.scenario.name === n);
+  const realistic = byName('realistic');
+  const all = byName('all matching');
+  const none = byName('none matching');
+  const targets: string[][] = [];
+  if (realistic) {
+    const x = realistic.parse.ms / realistic.handler.ms;
+    targets.push([
+      'realistic: handler throughput / JSON.parse throughput',
+      `${fmt(x, 2)}×`,
+      '≥ 3×',
+      x >= 3 ? 'met' : 'MISSED',
+    ]);
+  }
+  if (all) {
+    const x = all.handler.ms / all.parse.ms;
+    targets.push([
+      'all matching: handler time / JSON.parse time',
+      `${fmt(x, 2)}×`,
+      '≤ 1.3×',
+      x <= 1.3 ? 'met' : 'MISSED',
+    ]);
+  }
+  if (none) {
+    const x = none.parse.ms / none.handler.ms;
+    targets.push([
+      'none matching: handler throughput / JSON.parse throughput',
+      `${fmt(x, 2)}×`,
+      '(best case)',
+      '',
+    ]);
+  }
+  const worstHeld = Math.max(...results.map((r) => r.handler.heldPerByte));
+  targets.push([
+    'peak memory of a 1,000-body batch, handler, worst scenario',
+    `${fmt(worstHeld, 2)}× its bytes`,
+    '≤ ~2×',
+    worstHeld <= 2 ? 'met' : 'MISSED',
+  ]);
+  const coldRatio = cold.entryMs / cold.bareMs;
+  targets.push([
+    'cold start: node + import of the function entry / bare node',
+    `${fmt(coldRatio, 2)}× (${fmt(cold.entryMs, 1)} vs ${fmt(cold.bareMs, 1)} ms)`,
+    '≤ 1.5×',
+    coldRatio <= 1.5 ? 'met' : 'MISSED',
+  ]);
+  targets.push([
+    'Azure SDK clients loaded by importing the entry',
+    cold.sdkClientsLoaded.length === 0 ? 'none' : cold.sdkClientsLoaded.join(', '),
+    'none',
+    cold.sdkClientsLoaded.length === 0 ? 'met' : 'MISSED',
+  ]);
+  out.push(table(['target', 'measured', 'target', ''], targets));
+  out.push('');
+  out.push(
+    `Cold start (medians of ${cold.runs} runs, wall time of a process): bare node ${fmt(cold.bareMs, 1)} ms, node + zod ${fmt(cold.zodMs, 1)} ms, node + @azure/functions ${fmt(cold.functionsMs, 1)} ms, node + entry ${fmt(cold.entryMs, 1)} ms. Inside one process: zod ${fmt(cold.parts.zod, 1)} ms (${cold.modules.zod} modules), @azure/functions ${fmt(cold.parts.functions, 1)} ms, the detector's own code ${fmt(cold.parts.ownCode, 1)} ms (${cold.modules.own} modules; ${cold.modules.other} other package modules).`,
+  );
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const load = [loadavg()];
+  const workDir = mkdtempSync(join(tmpdir(), 'pcd-bench-'));
+  const results: ScenarioResult[] = [];
+  try {
+    for (const scenario of SCENARIOS) {
+      process.stderr.write(`${scenario.name} `);
+      results.push(await runScenario(scenario, workDir));
+      process.stderr.write('\n');
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  process.stderr.write('cold start\n');
+  const cold = measureColdStart(join(__dirname, '../src/functions/packetCaptureDetector.js'), COLD_RUNS);
+  load.push(loadavg());
+  const text = report(results, cold, load);
+  process.stdout.write(`${text}\n`);
+  const jsonPath = process.env.BENCH_JSON;
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ results, cold, load }, null, 2));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,417 @@
+import { isAscii } from 'node:buffer';
+import type { DetectionRule } from '../detect/types';
+
+/**
+ * Decides, from the raw bytes of an Event Hub body and before any parsing, whether the body can hold a
+ * record that a rule could match. Almost every Activity Log body is benign, and scanning bytes is several
+ * times cheaper than `JSON.parse`, so only the bodies that can match are parsed.
+ *
+ * Soundness (a body holding a matching record is never skipped) rests on the rules' contract: a rule fires
+ * only when the upper-cased operation name contains one of its `operationPatterns`. Each pattern yields a
+ * needle, a run of letters and digits taken from it, so the needle holds no `/` (which JSON may write as
+ * `\/`) and no `.`. The decoded operation name then contains the needle case-insensitively, and its raw
+ * bytes contain it too unless one of its characters is written another way:
+ * - as a `\uXXXX` escape: any escape of a character that could produce a needle character sends the
+ *   body to the parser (Azure's exporter escapes `'`, `&`, `<`, `>` this way, never letters);
+ * - as a non-ASCII character whose upper (or lower) case holds ASCII letters (`ß` → `SS`, `ı` → `I`,
+ *   the `ﬁ` ligatures, ...): around each such character the raw text is upper-cased with the same
+ *   `toUpperCase` the rule uses and searched again.
+ *
+ * Skipped bodies are not validated. To keep malformed-message detection where it matters, a body is
+ * skipped only when it is framed like JSON (first non-space byte `{`/`[`, last the matching `}`/`]`) and
+ * names an operation field; anything else (empty, truncated, foreign data) is parsed and reported as
+ * before. What a skipped body can still hide is damage inside a well-framed benign body (a broken byte in
+ * the middle, a record with a wrongly typed field): no alert can come from it, and the batch summary counts
+ * it under `prefiltered`.
+ */
+
+/** Why a body must be parsed, or `skip` when it cannot hold a matching record. */
+export type PrefilterVerdict =
+  /** Holds a needle: may match. */
+  | 'needle'
+  /** Holds a `\uXXXX` escape that could write a needle character. */
+  | 'escape'
+  /** Holds a non-ASCII character whose case mapping spells a needle. */
+  | 'fold'
+  /** Not framed like a JSON object or array: parsed so that the decoder can report it. */
+  | 'frame'
+  /** Names no operation field: parsed so that records without one are reported. */
+  | 'noOperationField'
+  /** Not bytes or text (already parsed by the worker): nothing to scan. */
+  | 'notRaw'
+  /** The rules' patterns yield no needle: every body is parsed. */
+  | 'unfiltered'
+  | 'skip';
+
+export interface Prefilter {
+  /** Upper-case needles derived from the rules' operation patterns; empty when no filtering is possible. */
+  readonly needles: readonly string[];
+  classify(body: unknown): PrefilterVerdict;
+  /** False only when the body cannot hold a record any rule matches (and is framed like JSON). */
+  mayContainMatch(body: unknown): boolean;
+  /**
+   * For a decoded record: false only when its operation name is a plain string that no rule's pattern can
+   * match, so normalizing and evaluating it cannot produce an alert.
+   */
+  recordMayMatch(record: unknown): boolean;
+}
+
+/** The fields an operation name is read from (normalize.ts): export shape, then AzureActivity shape. */
+export const OPERATION_FIELDS: readonly string[] = ['operationName', 'OperationNameValue', 'OperationName'];
+
+/**
+ * Every code point outside ASCII whose `toUpperCase()` or `toLowerCase()` holds an ASCII letter or digit.
+ * A test scans all of Unicode on the running Node and fails if this list is incomplete.
+ */
+export const ASCII_FOLDING_CHARACTERS =
+  '\u00df\u0130\u0131\u0149\u017f\u01f0\u1e96\u1e97\u1e98\u1e99\u1e9a\u212a\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06';
+
+/**
+ * One needle per pattern: its most specific run of letters and digits. Azure operations read
+ * `Provider/resourceType[/subType]/verb`; the segment before the verb (`PACKETCAPTURES`, `STARTPACKETCAPTURE`)
+ * is the rare one, while provider and verb (`MICROSOFT.NETWORK`, `WRITE`) are in almost every body. Any run
+ * of the pattern is sound; this choice only makes the filter selective. A needle containing another is
+ * dropped, since every text holding it holds the shorter one. Undefined when a pattern has no such run.
+ */
+export function deriveNeedles(patterns: readonly string[]): string[] | undefined {
+  const chosen: string[] = [];
+  for (const raw of patterns) {
+    const pattern = raw.toUpperCase();
+    const segments = pattern.split('/').filter((s) => s !== '');
+    const specific = segments.length >= 2 ? segments[segments.length - 2] : segments[0];
+    const needle = longestRun(specific ?? '') || longestRun(pattern);
+    if (needle === '') return undefined;
+    chosen.push(needle);
+  }
+  const unique = [...new Set(chosen)].sort((a, b) => a.length - b.length || a.localeCompare(b));
+  return unique.filter((n, i) => !unique.slice(0, i).some((shorter) => n.includes(shorter)));
+}
+
+function longestRun(text: string): string {
+  let best = '';
+  for (const run of text.match(/[A-Z0-9]+/g) ?? []) if (run.length > best.length) best = run;
+  return best;
+}
+
+const cache = new WeakMap<readonly DetectionRule[], Prefilter>();
+
+/** The prefilter for a rule set, built once per rule set (once per process for `RULES`). */
+export function prefilterFor(rules: readonly DetectionRule[]): Prefilter {
+  let prefilter = cache.get(rules);
+  if (!prefilter) {
+    prefilter = buildPrefilter(rules.flatMap((r) => r.operationPatterns.map((p) => p.pattern)));
+    cache.set(rules, prefilter);
+  }
+  return prefilter;
+}
+
+/**
+ * Past these counts a body is parsed rather than checked further: each escape and each folding character
+ * costs a little, and a body dense with them (a German or Turkish tenant's names, say) is cheaper to parse
+ * than to inspect piece by piece. Realistic bodies hold ~140 escapes and a handful of folding characters.
+ */
+const MAX_ESCAPES = 4096;
+const MAX_FOLD_WINDOWS = 64;
+
+/** ASCII upper-casing table for bytes and UTF-16 code units below 128. */
+const UPPER = new Uint8Array(128);
+for (let i = 0; i < 128; i++) UPPER[i] = i >= 0x61 && i <= 0x7a ? i - 0x20 : i;
+
+export function buildPrefilter(patternList: readonly string[]): Prefilter {
+  const patterns = patternList.map((p) => p.toUpperCase());
+  const derived = deriveNeedles(patterns);
+  const operationMayMatch = (operation: string): boolean => {
+    const upper = operation.toUpperCase();
+    return patterns.some((p) => upper.includes(p));
+  };
+  const recordMayMatch = (record: unknown): boolean => {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) return true;
+    let sawOperation = false;
+    for (const field of OPERATION_FIELDS) {
+      const value = (record as Record<string, unknown>)[field];
+      if (value === undefined) continue;
+      let operation: string;
+      if (typeof value === 'string') operation = value;
+      else if (typeof value === 'number') operation = String(value);
+      else if (
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { value?: unknown }).value === 'string'
+      ) {
+        operation = (value as { value: string }).value;
+      } else return true; // A shape normalization must judge (and report).
+      sawOperation = true;
+      if (operationMayMatch(operation)) return true;
+    }
+    return !sawOperation; // No operation at all: normalization reports the record.
+  };
+
+  if (derived === undefined || derived.length === 0) {
+    return {
+      needles: [],
+      classify: () => 'unfiltered',
+      mayContainMatch: () => true,
+      recordMayMatch,
+    };
+  }
+  const needles = derived;
+  const scanner = new NeedleScanner(needles);
+  const needleChars = new Set(needles.join(''));
+  const spellsNeedleChar = (text: string): boolean => {
+    for (const ch of text) if (needleChars.has(ch.toUpperCase())) return true;
+    return false;
+  };
+  // Characters whose case mapping could write a needle character, as escapes and as literal text.
+  const dangerousCodes = new Set<number>();
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    if (needleChars.has(ch.toUpperCase())) dangerousCodes.add(c);
+  }
+  const foldingChars: string[] = [];
+  for (const ch of ASCII_FOLDING_CHARACTERS) {
+    if (spellsNeedleChar(ch.toUpperCase()) || spellsNeedleChar(ch.toLowerCase())) {
+      foldingChars.push(ch);
+      dangerousCodes.add(ch.charCodeAt(0));
+    }
+  }
+  // Grouped by first byte: one memchr-speed search per lead byte instead of one search per character.
+  const foldingByLead = new Map<number, Buffer[]>();
+  for (const ch of foldingChars) {
+    const seq = Buffer.from(ch, 'utf8');
+    const lead = seq[0] ?? 0;
+    foldingByLead.set(lead, [...(foldingByLead.get(lead) ?? []), seq]);
+  }
+  const maxNeedle = Math.max(...needles.map((n) => n.length));
+  const operationKeys = OPERATION_FIELDS.map((f) => `"${f}"`);
+  const operationKeyBytes = operationKeys.map((k) => Buffer.from(k, 'latin1'));
+
+  const windowHoldsNeedle = (text: string): boolean => {
+    const upper = text.toUpperCase();
+    return needles.some((n) => upper.includes(n));
+  };
+
+  const classifyBytes = (buf: Buffer): PrefilterVerdict => {
+    if (!framedBytes(buf)) return 'frame';
+    if (!operationKeyBytes.some((k) => buf.includes(k))) return 'noOperationField';
+    if (scanner.scanBytes(buf)) return 'needle';
+    let escapes = 0;
+    for (let p = buf.indexOf('\\u'); p !== -1; p = buf.indexOf('\\u', p + 2)) {
+      const code = hexAt(buf, p + 2);
+      if (code < 0 || dangerousCodes.has(code) || ++escapes > MAX_ESCAPES) return 'escape';
+    }
+    if (foldingByLead.size > 0 && !isAscii(buf)) {
+      // A needle spelled with a folding character spans at most maxNeedle characters of at most 3 bytes.
+      const reach = 3 * maxNeedle;
+      let windows = 0;
+      for (const [lead, sequences] of foldingByLead) {
+        for (let p = buf.indexOf(lead); p !== -1; p = buf.indexOf(lead, p + 1)) {
+          const seq = sequences.find((s) => bytesAt(buf, p, s));
+          if (!seq) continue;
+          if (++windows > MAX_FOLD_WINDOWS) return 'fold';
+          const text = buf.toString(
+            'utf8',
+            Math.max(0, p - reach),
+            Math.min(buf.length, p + seq.length + reach),
+          );
+          if (windowHoldsNeedle(text)) return 'fold';
+        }
+      }
+    }
+    return 'skip';
+  };
+
+  const classifyText = (text: string): PrefilterVerdict => {
+    if (!framedText(text)) return 'frame';
+    if (!operationKeys.some((k) => text.includes(k))) return 'noOperationField';
+    if (scanner.scanText(text)) return 'needle';
+    let escapes = 0;
+    for (let p = text.indexOf('\\u'); p !== -1; p = text.indexOf('\\u', p + 2)) {
+      const code = hexAtText(text, p + 2);
+      if (code < 0 || dangerousCodes.has(code) || ++escapes > MAX_ESCAPES) return 'escape';
+    }
+    let windows = 0;
+    for (const ch of foldingChars) {
+      for (let p = text.indexOf(ch); p !== -1; p = text.indexOf(ch, p + 1)) {
+        if (++windows > MAX_FOLD_WINDOWS) return 'fold';
+        if (windowHoldsNeedle(text.slice(Math.max(0, p - maxNeedle), p + 1 + maxNeedle))) return 'fold';
+      }
+    }
+    return 'skip';
+  };
+
+  const classify = (body: unknown): PrefilterVerdict => {
+    if (Buffer.isBuffer(body)) return classifyBytes(body);
+    if (typeof body === 'string') return classifyText(body);
+    if (body instanceof Uint8Array)
+      return classifyBytes(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    if (body instanceof ArrayBuffer) return classifyBytes(Buffer.from(body));
+    return 'notRaw';
+  };
+
+  return {
+    needles,
+    classify,
+    mayContainMatch: (body) => classify(body) !== 'skip',
+    recordMayMatch,
+  };
+}
+
+function bytesAt(buf: Buffer, at: number, seq: Buffer): boolean {
+  if (at + seq.length > buf.length) return false;
+  for (let i = 0; i < seq.length; i++) if (buf[at + i] !== seq[i]) return false;
+  return true;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** First non-space byte `{` or `[` (after an optional BOM), last non-space byte the matching closer. */
+function framedBytes(buf: Buffer): boolean {
+  let start = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  let end = buf.length - 1;
+  while (start <= end && isJsonSpace(buf[start] ?? 0)) start++;
+  while (end >= start && isJsonSpace(buf[end] ?? 0)) end--;
+  if (start >= end) return false;
+  const first = buf[start];
+  const last = buf[end];
+  return (first === 0x7b && last === 0x7d) || (first === 0x5b && last === 0x5d);
+}
+
+function framedText(text: string): boolean {
+  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let end = text.length - 1;
+  while (start <= end && isJsonSpace(text.charCodeAt(start))) start++;
+  while (end >= start && isJsonSpace(text.charCodeAt(end))) end--;
+  if (start >= end) return false;
+  const first = text.charCodeAt(start);
+  const last = text.charCodeAt(end);
+  return (first === 0x7b && last === 0x7d) || (first === 0x5b && last === 0x5d);
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+/** The code unit of the 4 hex digits at `at`, or -1 when they are not 4 hex digits. */
+function hexAt(buf: Buffer, at: number): number {
+  if (at + 4 > buf.length) return -1;
+  let code = 0;
+  for (let i = 0; i < 4; i++) {
+    const v = hexValue(buf[at + i] ?? 0);
+    if (v < 0) return -1;
+    code = code * 16 + v;
+  }
+  return code;
+}
+
+function hexAtText(text: string, at: number): number {
+  if (at + 4 > text.length) return -1;
+  let code = 0;
+  for (let i = 0; i < 4; i++) {
+    const v = hexValue(text.charCodeAt(at + i));
+    if (v < 0) return -1;
+    code = code * 16 + v;
+  }
+  return code;
+}
+
+/**
+ * Case-insensitive (ASCII) multi-needle search, Wu-Manber style with two-byte blocks: the window of the
+ * shortest needle's length slides by how far the block at its end is from ending a needle prefix, so most
+ * bytes are never looked at. Blocks are keyed on `byte | 0x20`, which maps both cases of a letter to one
+ * key; other bytes that share a key only shorten shifts (extra checks, never a missed match).
+ */
+class NeedleScanner {
+  private readonly needleCodes: Uint8Array[];
+  private readonly m: number;
+  private readonly shift: Uint8Array;
+
+  constructor(needles: readonly string[]) {
+    this.needleCodes = needles.map((n) => Uint8Array.from(n, (ch) => ch.charCodeAt(0)));
+    this.m = Math.min(...needles.map((n) => n.length));
+    const m = this.m;
+    const limit = Math.min(Math.max(m - 1, 0), 255);
+    this.shift = new Uint8Array(65536).fill(limit);
+    if (m < 2) {
+      this.shift.fill(0); // One-character needles: check every position.
+      return;
+    }
+    for (const n of needles) {
+      for (let j = 1; j < m; j++) {
+        const key = ((n.charCodeAt(j - 1) | 0x20) << 8) | (n.charCodeAt(j) | 0x20);
+        const s = Math.min(m - 1 - j, 255);
+        if (s < (this.shift[key] ?? 0)) this.shift[key] = s;
+      }
+    }
+  }
+
+  scanBytes(x: Uint8Array): boolean {
+    const len = x.length;
+    const m = this.m;
+    const shift = this.shift;
+    let i = m - 1;
+    while (i < len) {
+      // With one-character needles the table is all zeros (x[-1] reads as undefined, taken as 0).
+      const s = shift[(((x[i - 1] ?? 0) | 0x20) << 8) | ((x[i] ?? 0) | 0x20)] ?? 0;
+      if (s !== 0) {
+        i += s;
+        continue;
+      }
+      if (this.matchBytesAt(x, i - m + 1)) return true;
+      i++;
+    }
+    return false;
+  }
+
+  private matchBytesAt(x: Uint8Array, start: number): boolean {
+    for (const n of this.needleCodes) {
+      const L = n.length;
+      if (start + L > x.length) continue;
+      let k = 0;
+      while (k < L) {
+        const c = x[start + k] ?? 0x80;
+        if (c > 0x7f || UPPER[c] !== n[k]) break;
+        k++;
+      }
+      if (k === L) return true;
+    }
+    return false;
+  }
+
+  scanText(x: string): boolean {
+    const len = x.length;
+    const m = this.m;
+    const shift = this.shift;
+    let i = m - 1;
+    while (i < len) {
+      // charCodeAt(-1) is NaN, which `| 0x20` turns into 0x20.
+      const s = shift[(((x.charCodeAt(i - 1) | 0x20) & 0xff) << 8) | ((x.charCodeAt(i) | 0x20) & 0xff)] ?? 0;
+      if (s !== 0) {
+        i += s;
+        continue;
+      }
+      if (this.matchTextAt(x, i - m + 1)) return true;
+      i++;
+    }
+    return false;
+  }
+
+  private matchTextAt(x: string, start: number): boolean {
+    for (const n of this.needleCodes) {
+      const L = n.length;
+      if (start + L > x.length) continue;
+      let k = 0;
+      while (k < L) {
+        const c = x.charCodeAt(start + k);
+        if (c > 0x7f || UPPER[c] !== n[k]) break;
+        k++;
+      }
+      if (k === L) return true;
+    }
+    return false;
+  }
+}
