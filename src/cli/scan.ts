@@ -30,6 +30,8 @@ Options:
   --format jsonl|table   jsonl: one alert row per line (default when stdout is not a terminal)
                          table: a readable table (default on a terminal)
   --stdout               print alerts even when Logs Ingestion settings are present
+  --validate             parse and validate every file; by default a well-formed file with no capture
+                         operation is skipped unparsed (the byte prefilter), so damage inside it is not reported
   -h, --help             show this help
 
 Exit status: 0 all input read, 1 some input was malformed (alerts for good records are still printed),
@@ -68,6 +70,7 @@ export async function runScan(
       options: {
         format: { type: 'string' },
         stdout: { type: 'boolean', default: false },
+        validate: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -127,7 +130,15 @@ export async function runScan(
     return EXIT_USAGE;
   }
 
-  const totals = { files: files.length, records: 0, alerts: 0, malformed: 0, delivered: 0, deadLettered: 0 };
+  const totals = {
+    files: files.length,
+    records: 0,
+    prefiltered: 0,
+    alerts: 0,
+    malformed: 0,
+    delivered: 0,
+    deadLettered: 0,
+  };
   let deliveryFailed = false;
   for (const file of files) {
     let bytes: Buffer;
@@ -148,8 +159,10 @@ export async function runScan(
         { source: 'file' },
         delivery,
         logger,
+        { prefilter: !parsed.values.validate },
       );
       totals.records += outcome.records;
+      totals.prefiltered += outcome.prefiltered;
       totals.alerts += outcome.alerts;
       totals.malformed += outcome.malformed;
       totals.delivered += outcome.delivered;
@@ -167,7 +180,7 @@ export async function runScan(
   if (format === 'table' && toTable) writeTable(io, table.rows);
   writeLine(
     io.stderr,
-    `scanned ${totals.files} file${totals.files === 1 ? '' : 's'}: ${totals.records} records, ${totals.alerts} alerts, ${totals.malformed} malformed` +
+    `scanned ${totals.files} file${totals.files === 1 ? '' : 's'} (${totals.prefiltered} skipped by the prefilter): ${totals.records} records decoded, ${totals.alerts} alerts, ${totals.malformed} malformed` +
       (toTable
         ? ''
         : `; delivered ${totals.delivered} to ${delivery.sink.name}, dead-lettered ${totals.deadLettered}`),

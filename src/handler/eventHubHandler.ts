@@ -16,6 +16,8 @@ export interface BatchOutcome extends BatchCounts, DeliveryReport {
 
 export interface ProcessOptions {
   readonly rules?: readonly DetectionRule[];
+  /** False parses and validates every body (scan --validate); default true (see src/decode/prefilter.ts). */
+  readonly prefilter?: boolean;
   readonly now?: () => Date;
 }
 
@@ -34,7 +36,11 @@ export async function processEventBatch(
 ): Promise<BatchOutcome> {
   const started = Date.now();
   const now = options.now?.() ?? new Date();
-  const result = detectBatch(messages, (i) => metas[i] ?? {}, { rules: options.rules, now });
+  const result = detectBatch(messages, (i) => metas[i] ?? {}, {
+    rules: options.rules,
+    now,
+    prefilter: options.prefilter,
+  });
 
   for (const m of result.malformed) {
     logger.warn('malformed input', {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -39,7 +39,9 @@ describe('packet-capture-detector scan', () => {
     expect(alerts).toHaveLength(13);
     expect(new Set(alerts.map((a) => a.AlertId)).size).toBe(13);
     expect(alerts.filter((a) => a.SourceFormat === 'AzureActivity')).toHaveLength(1);
-    expect(stderr).toMatch(/scanned 5 files: \d+ records, 13 alerts, 0 malformed/);
+    expect(stderr).toMatch(
+      /scanned 5 files \(0 skipped by the prefilter\): \d+ records decoded, 13 alerts, 0 malformed/,
+    );
   });
 
   it('still prints the good alerts around malformed lines, and exits 1', async () => {
@@ -61,6 +63,21 @@ describe('packet-capture-detector scan', () => {
     expect(stderr).toContain(`malformed ${file}:2: MESSAGE_NOT_JSON`);
     expect(stderr).toContain(`malformed ${file}:3: BODY_UNRECOGNIZED`);
     expect(stderr).toMatch(/2 alerts, 2 malformed/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports damage inside a benign file only with --validate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pcd-scan-'));
+    const file = join(dir, 'benign.json');
+    writeFileSync(
+      file,
+      '{"records":[{"operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/READ","resultType":"Success"}, 42]}',
+    );
+    expect((await run(['scan', file])).code).toBe(0);
+    const validated = await run(['scan', '--validate', file]);
+    expect(validated.code).toBe(1);
+    expect(validated.stderr).toContain('RECORD_NOT_OBJECT');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads standard input', async () => {
