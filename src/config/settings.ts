@@ -56,6 +56,12 @@ export const SETTINGS: readonly SettingDoc[] = [
       'Event Hubs namespace host (`<ns>.servicebus.windows.net`) for the identity-based trigger connection. Locally, set `EventHubConnection` to a connection string instead.',
   },
   {
+    name: 'EVENTHUB_CONNECTION_STRING',
+    required: 'no',
+    description:
+      '`send` and `consume` only: an Event Hubs connection string (emulator, or SAS where identities are not possible). In Azure prefer `--namespace` with an identity.',
+  },
+  {
     name: 'DEAD_LETTER_CONTAINER',
     required: 'no',
     default: DEFAULT_DEAD_LETTER_CONTAINER,
