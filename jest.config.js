@@ -7,7 +7,12 @@ const transform = {
   '^.+\\.ts$': [
     'ts-jest',
     {
-      tsconfig: { module: 'commonjs', moduleResolution: 'node10', isolatedModules: true, ignoreDeprecations: '6.0' },
+      tsconfig: {
+        module: 'commonjs',
+        moduleResolution: 'node10',
+        isolatedModules: true,
+        ignoreDeprecations: '6.0',
+      },
     },
   ],
 };

@@ -6,7 +6,9 @@ try {
   cli = require('../dist/src/cli/main.js');
 } catch (error) {
   if (error && error.code === 'MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli/main.js')) {
-    process.stderr.write('packet-capture-detector: not built yet. Run "npm run build" (or "npm ci") first.\n');
+    process.stderr.write(
+      'packet-capture-detector: not built yet. Run "npm run build" (or "npm ci") first.\n',
+    );
     process.exit(2);
   }
   throw error;
