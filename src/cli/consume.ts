@@ -274,6 +274,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 interface Totals {
   batches: number;
   events: number;
+  prefiltered: number;
   records: number;
   alerts: number;
   malformed: number;
@@ -393,6 +394,7 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
   const totals: Totals = {
     batches: 0,
     events: 0,
+    prefiltered: 0,
     records: 0,
     alerts: 0,
     malformed: 0,
@@ -439,6 +441,7 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
         totals.batches += 1;
         totals.events += events.length;
         totals.records += outcome.records;
+        totals.prefiltered += outcome.prefiltered;
         totals.alerts += outcome.alerts;
         totals.malformed += outcome.malformed;
         totals.delivered += outcome.delivered;
@@ -599,7 +602,7 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
   writeLine(
     io.stderr,
     `consumed ${totals.events} events in ${totals.batches} batches from ${describeTarget(target)} (${consumerGroup}): ` +
-      `${totals.records} records, ${totals.alerts} alerts, ${totals.delivered} delivered, ${totals.deadLettered} dead-lettered, ` +
+      `${totals.prefiltered} skipped by the prefilter, ${totals.records} records decoded, ${totals.alerts} alerts, ${totals.delivered} delivered, ${totals.deadLettered} dead-lettered, ` +
       `${totals.malformed} malformed, ${totals.checkpoints} checkpoints` +
       (totals.abandoned > 0 ? `, ${totals.abandoned} batches left for the next run` : ''),
   );

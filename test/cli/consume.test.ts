@@ -134,7 +134,7 @@ describe('packet-capture-detector consume', () => {
     // stderr is JSON log lines, then the one-line summary.
     const logs = lines.slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.at(-1)).toMatch(
-      /^consumed 2 events in \d batches .*: \d+ records, 3 alerts, 3 delivered, 0 dead-lettered, 1 malformed, \d checkpoints$/,
+      /^consumed 2 events in \d batches .*: \d+ skipped by the prefilter, \d+ records decoded, 3 alerts, 3 delivered, 0 dead-lettered, 1 malformed, \d checkpoints$/,
     );
     const kept = logs.find((l) => l.message === 'malformed message kept');
     const broken = hub.allEvents().find((e) => e.size < 100);
