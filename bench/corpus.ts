@@ -5,6 +5,8 @@
  * `\u0027`, `&` as `\u0026`), so the prefilter's escape handling is exercised as in real exports.
  */
 
+import { prng } from './prng';
+
 export interface CorpusOptions {
   readonly bodies: number;
   readonly recordsPerBody: number;
@@ -28,18 +30,6 @@ export interface Corpus {
   readonly expectedAlerts: number;
   readonly matchingBodies: number;
   readonly nearMissBodies: number;
-}
-
-/** Small, fast, seedable PRNG (mulberry32): the corpus must be the same bytes on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Rand = () => number;

@@ -88,15 +88,9 @@ export const alertDeadLetterSchema = z.object({
 });
 export type AlertDeadLetter = Omit<z.infer<typeof alertDeadLetterSchema>, 'alerts'> & { alerts: AlertRow[] };
 
-export interface MalformedDeadLetterEntry {
+/** A malformed message as stored: its coordinates as received, the raw bytes encoded as text. */
+export interface MalformedDeadLetterEntry extends Omit<MalformedMessage, 'code' | 'raw'> {
   readonly code: string;
-  readonly reason: string;
-  readonly index: number;
-  readonly partitionId?: string;
-  readonly offset?: string;
-  readonly sequenceNumber?: number;
-  readonly enqueuedTimeUtc?: string;
-  readonly origin?: string;
   /** `utf8`: the text as received (secrets redacted, `redacted` says so); `base64`: bytes that were not UTF-8. */
   readonly rawEncoding: 'utf8' | 'base64';
   readonly raw: string;

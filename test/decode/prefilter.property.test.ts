@@ -4,6 +4,7 @@ import { RULES } from '../../src/detect/registry';
 import type { ActivityEvent } from '../../src/normalize/activityEvent';
 import { detectBatch, type BatchResult } from '../../src/pipeline/detectBatch';
 import { FIXTURES_BY_RULE } from '../detect/fixtureIndex';
+import { prng } from '../../bench/prng';
 
 /**
  * The prefilter must never skip what the full path would alert on, however the JSON is written: any
@@ -25,18 +26,6 @@ const OTHER_LOGS = Object.values(FIXTURES_BY_RULE)
   .filter((f) => f.kind !== 'positive')
   .map((f) => f.log);
 const PATTERNS = RULES.flatMap((r) => r.operationPatterns.map((p) => p.pattern));
-
-/** A tiny seeded PRNG so that one fast-check integer drives many per-character encoding choices. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Encoding {
   /** Probability of writing a character as `\uXXXX` (and of writing `/` as `\/`). */

@@ -5,6 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { generate } from 'selfsigned';
 import { parseFakeToken } from './managedIdentityFake';
+import { prng as seededRandom } from '../../bench/prng';
+
+export { seededRandom };
 
 /**
  * A local HTTPS fake of the Logs Ingestion API (`POST /dataCollectionRules/{id}/streams/{stream}
@@ -79,18 +82,6 @@ export interface LogsIngestionFake {
   /** Down: every request is answered 503 without Retry-After (counted as fault `down`). */
   setDown(down: boolean): void;
   stop(): Promise<void>;
-}
-
-/** mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
