@@ -30,6 +30,22 @@ export default tseslint.config(
     },
   },
   {
+    // One tree-shakable zod for the function bundle (src/zod.ts says why).
+    files: ['src/**/*.ts'],
+    ignores: ['src/zod.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'zod', message: "Import * as z from the project's src/zod.ts (zod/mini)." }],
+          patterns: [
+            { group: ['zod/*'], message: "Import * as z from the project's src/zod.ts (zod/mini)." },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       'no-console': 'off',

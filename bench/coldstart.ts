@@ -1,8 +1,13 @@
 /**
- * Cold start of the function's entry module: wall time of `node -e "require(entry)"` against bare
- * `node -e ""`, plus what each part costs inside one process and which modules end up loaded.
+ * Cold start of the function app: wall time of `node -e "require(main)"` against bare `node -e ""`, where
+ * `main` is package.json `main`, the bundle the Functions host loads. The unbundled tsc output of the same
+ * entry is measured beside it for reference, and one probe process says what the import loaded.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Metafile } from 'esbuild';
+import { FUNCTION_BUNDLE, LAZY_SDK_CLIENTS } from '../scripts/bundle-function';
 import { median } from './stats';
 
 /** Settings that pass validation, as in Azure (identity-based trigger, Logs Ingestion configured). */
@@ -12,18 +17,8 @@ export const ENTRY_ENV: Readonly<Record<string, string>> = {
   LOGS_INGESTION_RULE_ID: 'dcr-00000000000000000000000000000000',
 };
 
-/** Azure SDK clients the entry must not load before the first delivery. */
-export const SDK_CLIENTS = [
-  '@azure/identity',
-  '@azure/monitor-ingestion',
-  '@azure/storage-blob',
-  '@azure/event-hubs',
-  '@azure/eventhubs-checkpointstore-blob',
-];
-
 function env(): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  return { ...clean, ...ENTRY_ENV };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...ENTRY_ENV };
 }
 
 function wallMs(args: string[]): number {
@@ -34,73 +29,107 @@ function wallMs(args: string[]): number {
   return ms;
 }
 
-export interface ColdStart {
-  readonly runs: number;
-  readonly bareMs: number;
-  readonly entryMs: number;
-  readonly zodMs: number;
-  readonly functionsMs: number;
-  /** Inside one process: time to require each part, in load order. */
-  readonly parts: { readonly zod: number; readonly functions: number; readonly ownCode: number };
-  readonly modules: {
-    readonly total: number;
-    readonly zod: number;
-    readonly own: number;
-    readonly other: number;
-  };
+/** What one `require` of a module costs and loads, measured inside a fresh process. */
+export interface ImportProbe {
+  readonly ms: number;
+  /** Files (not built-ins) that the import added to the module cache. */
+  readonly files: number;
   readonly sdkClientsLoaded: readonly string[];
 }
 
-export function measureColdStart(entry: string, runs: number): ColdStart {
-  const require = (m: string) => `require(${JSON.stringify(m)})`;
+export function probeImport(entry: string, extraEnv: Readonly<Record<string, string>> = {}): ImportProbe {
+  const script = `
+    const before = new Set(Object.keys(require.cache));
+    const t0 = process.hrtime.bigint();
+    require(${JSON.stringify(entry)});
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const added = Object.keys(require.cache).filter((k) => !before.has(k));
+    const sdk = ${JSON.stringify(LAZY_SDK_CLIENTS)}.filter((c) =>
+      added.some((k) => k.includes('/node_modules/' + c + '/')));
+    process.stdout.write(JSON.stringify({ ms, files: added.length, sdkClientsLoaded: sdk }));`;
+  const r = spawnSync(process.execPath, ['-e', script], { env: { ...env(), ...extraEnv } });
+  if (r.status !== 0) throw new Error(`import probe of ${entry} failed: ${r.stderr.toString()}`);
+  return JSON.parse(r.stdout.toString()) as ImportProbe;
+}
+
+/** Bytes of the bundle by origin, from the metafile the build writes beside it. */
+export function bundleComposition(root: string): Record<string, number> {
+  const meta = JSON.parse(readFileSync(join(root, 'dist/function/meta.json'), 'utf8')) as Metafile;
+  const output = Object.values(meta.outputs).find((o) => o.entryPoint !== undefined);
+  const parts: Record<string, number> = {};
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? 'detector (src/)';
+    parts[pkg] = (parts[pkg] ?? 0) + bytesInOutput;
+  }
+  return parts;
+}
+
+export interface ColdStart {
+  readonly runs: number;
+  readonly bareMs: number;
+  /** node + require(package.json main), the bundle. */
+  readonly entryMs: number;
+  /** node + require of the unbundled tsc output of the same entry, for reference. */
+  readonly unbundledMs: number;
+  /** node + require('@azure/functions') alone: the programming model every v4 app must import. */
+  readonly functionsMs: number;
+  readonly bundle: ImportProbe & { readonly bytes: number; readonly composition: Record<string, number> };
+  readonly unbundled: ImportProbe;
+  readonly sdkClientsLoaded: readonly string[];
+}
+
+export function measureColdStart(root: string, runs: number): ColdStart {
+  const main = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string }).main;
+  if (main !== FUNCTION_BUNDLE) throw new Error(`package.json main is ${main}, expected ${FUNCTION_BUNDLE}`);
+  const bundle = join(root, FUNCTION_BUNDLE);
+  const unbundled = join(root, 'dist/src/functions/packetCaptureDetector.js');
+  const load = (m: string) => `require(${JSON.stringify(m)})`;
+  const functions = require.resolve('@azure/functions', { paths: [root] });
   const samples = {
     bare: [] as number[],
     entry: [] as number[],
-    zod: [] as number[],
+    unbundled: [] as number[],
     functions: [] as number[],
   };
   for (let i = 0; i < runs; i++) {
     // Interleaved, so that load on the machine hits every variant alike.
     samples.bare.push(wallMs(['-e', '']));
-    samples.entry.push(wallMs(['-e', require(entry)]));
-    samples.zod.push(wallMs(['-e', require('zod')]));
-    samples.functions.push(wallMs(['-e', require('@azure/functions')]));
+    samples.entry.push(wallMs(['-e', load(bundle)]));
+    samples.unbundled.push(wallMs(['-e', load(unbundled)]));
+    samples.functions.push(wallMs(['-e', load(functions)]));
   }
-  const probe = `
-    const t = () => Number(process.hrtime.bigint()) / 1e6;
-    const t0 = t(); require('zod'); const t1 = t(); require('@azure/functions'); const t2 = t();
-    require(${JSON.stringify(entry)}); const t3 = t();
-    const keys = Object.keys(require.cache);
-    const sdk = ${JSON.stringify(SDK_CLIENTS)}.filter((c) => keys.some((k) => k.includes('/node_modules/' + c + '/')));
-    process.stdout.write(JSON.stringify({
-      parts: { zod: t1 - t0, functions: t2 - t1, ownCode: t3 - t2 },
-      modules: {
-        total: keys.length,
-        zod: keys.filter((k) => k.includes('/node_modules/zod/')).length,
-        own: keys.filter((k) => !k.includes('/node_modules/')).length,
-        other: keys.filter((k) => k.includes('/node_modules/') && !k.includes('/node_modules/zod/')).length,
-      },
-      sdk,
-    }));`;
-  const partsRuns: { parts: ColdStart['parts']; modules: ColdStart['modules']; sdk: string[] }[] = [];
-  for (let i = 0; i < Math.max(3, Math.ceil(runs / 3)); i++) {
-    const r = spawnSync(process.execPath, ['-e', probe], { env: env() });
-    if (r.status !== 0) throw new Error(`cold-start probe failed: ${r.stderr.toString()}`);
-    partsRuns.push(JSON.parse(r.stdout.toString()) as (typeof partsRuns)[number]);
-  }
-  const first = partsRuns[0]!;
+  const probes = (entry: string): ImportProbe[] =>
+    Array.from({ length: Math.max(3, Math.ceil(runs / 3)) }, () => probeImport(entry));
+  const summarize = (ps: ImportProbe[]): ImportProbe => ({
+    ms: median(ps.map((p) => p.ms)),
+    files: ps[0]!.files,
+    sdkClientsLoaded: [...new Set(ps.flatMap((p) => p.sdkClientsLoaded))],
+  });
+  const bundleProbe = summarize(probes(bundle));
+  const unbundledProbe = summarize(probes(unbundled));
   return {
     runs,
     bareMs: median(samples.bare),
     entryMs: median(samples.entry),
-    zodMs: median(samples.zod),
+    unbundledMs: median(samples.unbundled),
     functionsMs: median(samples.functions),
-    parts: {
-      zod: median(partsRuns.map((p) => p.parts.zod)),
-      functions: median(partsRuns.map((p) => p.parts.functions)),
-      ownCode: median(partsRuns.map((p) => p.parts.ownCode)),
+    bundle: {
+      ...bundleProbe,
+      bytes: readFileSync(bundle).length,
+      composition: bundleComposition(root),
     },
-    modules: first.modules,
-    sdkClientsLoaded: [...new Set(partsRuns.flatMap((p) => p.sdk))],
+    unbundled: unbundledProbe,
+    sdkClientsLoaded: bundleProbe.sdkClientsLoaded,
   };
+}
+
+/**
+ * `node dist/bench/coldstart.js <root> <runs>` prints a ColdStart as JSON. The bench runs this in its own
+ * small process: spawning from the bench's process, which holds a 0.5 GB corpus, adds ~20–30 ms of fork
+ * cost to every sample (bare node included), which would flatter the ratio.
+ */
+if (require.main === module) {
+  const [root, runs] = process.argv.slice(2);
+  if (root === undefined) throw new Error('usage: coldstart.js <root> [runs]');
+  process.stdout.write(JSON.stringify(measureColdStart(root, Number(runs ?? 15))));
 }

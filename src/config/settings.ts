@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { DetectorError } from '../errors';
 
 /**
@@ -82,71 +82,67 @@ export const SETTINGS: readonly SettingDoc[] = [
   },
 ];
 
-const optionalText = z
-  .string()
-  .trim()
-  .transform((v) => (v === '' ? undefined : v))
-  .optional();
+/** Trimmed; an empty value counts as unset. */
+const optionalText = z.optional(
+  z.pipe(
+    z.string().check(z.trim()),
+    z.transform((v) => (v === '' ? undefined : v)),
+  ),
+);
+
+/** A setting that, when set, must also satisfy `schema`. */
+const optionalSetting = <T extends z.ZodMiniType<unknown, string>>(schema: T) =>
+  z.pipe(optionalText, z.optional(schema));
+
+const matching = (pattern: RegExp, message: string) => z.string().check(z.regex(pattern, message));
 
 const httpsUrl = (name: string) =>
-  z
-    .string()
-    .trim()
-    .refine((v) => URL.canParse(v), { error: `${name} must be an absolute URL` })
-    .refine((v) => !URL.canParse(v) || new URL(v).protocol === 'https:', {
+  z.string().check(
+    z.refine((v) => URL.canParse(v), { error: `${name} must be an absolute URL` }),
+    z.refine((v) => !URL.canParse(v) || new URL(v).protocol === 'https:', {
       error: `${name} must use https:// (bearer tokens are never sent over plain http)`,
-    });
+    }),
+  );
 
 const rawSchema = z.object({
-  LOGS_INGESTION_ENDPOINT: optionalText.pipe(httpsUrl('LOGS_INGESTION_ENDPOINT').optional()),
-  LOGS_INGESTION_RULE_ID: optionalText.pipe(
-    z
-      .string()
-      .regex(
-        /^dcr-[0-9a-f]{32}$/i,
-        'LOGS_INGESTION_RULE_ID must be a DCR immutable id like dcr-<32 hex digits>',
-      )
-      .optional(),
+  LOGS_INGESTION_ENDPOINT: optionalSetting(httpsUrl('LOGS_INGESTION_ENDPOINT')),
+  LOGS_INGESTION_RULE_ID: optionalSetting(
+    matching(
+      /^dcr-[0-9a-f]{32}$/i,
+      'LOGS_INGESTION_RULE_ID must be a DCR immutable id like dcr-<32 hex digits>',
+    ),
   ),
-  LOGS_INGESTION_STREAM_NAME: optionalText.pipe(
-    z
-      .string()
-      .regex(/^Custom-[A-Za-z0-9_]+$/, 'LOGS_INGESTION_STREAM_NAME must look like Custom-<Name>')
-      .optional(),
+  LOGS_INGESTION_STREAM_NAME: optionalSetting(
+    matching(/^Custom-[A-Za-z0-9_]+$/, 'LOGS_INGESTION_STREAM_NAME must look like Custom-<Name>'),
   ),
-  AZURE_CLIENT_ID: optionalText.pipe(
-    z
-      .string()
-      .regex(
-        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-        'AZURE_CLIENT_ID must be a GUID',
-      )
-      .optional(),
+  AZURE_CLIENT_ID: optionalSetting(
+    matching(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+      'AZURE_CLIENT_ID must be a GUID',
+    ),
   ),
   EVENTHUB_NAME: optionalText,
   EVENTHUB_CONSUMER_GROUP: optionalText,
   [`${EVENTHUB_CONNECTION}__fullyQualifiedNamespace`]: optionalText,
   [EVENTHUB_CONNECTION]: optionalText,
-  DEAD_LETTER_CONTAINER: optionalText.pipe(
-    z
-      .string()
-      .regex(
-        /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/,
-        'DEAD_LETTER_CONTAINER must be a valid blob container name (3-63 lowercase letters, digits, single hyphens)',
-      )
-      .optional(),
+  DEAD_LETTER_CONTAINER: optionalSetting(
+    matching(
+      /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/,
+      'DEAD_LETTER_CONTAINER must be a valid blob container name (3-63 lowercase letters, digits, single hyphens)',
+    ),
   ),
-  DEAD_LETTER_BLOB_SERVICE_URI: optionalText.pipe(httpsUrl('DEAD_LETTER_BLOB_SERVICE_URI').optional()),
+  DEAD_LETTER_BLOB_SERVICE_URI: optionalSetting(httpsUrl('DEAD_LETTER_BLOB_SERVICE_URI')),
   AzureWebJobsStorage__blobServiceUri: optionalText,
   AzureWebJobsStorage__accountName: optionalText,
   AzureWebJobsStorage: optionalText,
-  DELIVERY_TIME_BUDGET_SECONDS: optionalText.pipe(
+  DELIVERY_TIME_BUDGET_SECONDS: optionalSetting(
     z.coerce
       .number<string>()
-      .int('DELIVERY_TIME_BUDGET_SECONDS must be a whole number')
-      .min(1, 'DELIVERY_TIME_BUDGET_SECONDS must be at least 1')
-      .max(3600, 'DELIVERY_TIME_BUDGET_SECONDS must be at most 3600')
-      .optional(),
+      .check(
+        z.refine(Number.isInteger, { error: 'DELIVERY_TIME_BUDGET_SECONDS must be a whole number' }),
+        z.minimum(1, 'DELIVERY_TIME_BUDGET_SECONDS must be at least 1'),
+        z.maximum(3600, 'DELIVERY_TIME_BUDGET_SECONDS must be at most 3600'),
+      ),
   ),
 });
 

@@ -4,7 +4,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { BlobLeaseClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob' with {
   'resolution-mode': 'import',
 };
-import { z } from 'zod';
+import * as z from '../zod';
 import { ALERT_COLUMNS, type AlertRow, type ColumnType } from '../alert/columns';
 import type { DeadLetterStorage } from '../config/settings';
 import { DetectorError } from '../errors';
@@ -49,15 +49,15 @@ export interface AlertDeadLetterWriter {
 
 const batchSchema = z.object({
   source: z.enum(['eventhub', 'consumer', 'file', 'replay']),
-  invocationId: z.string().optional(),
-  eventHubName: z.string().optional(),
-  consumerGroup: z.string().optional(),
-  partitionId: z.string().optional(),
-  firstSequenceNumber: z.number().optional(),
-  lastSequenceNumber: z.number().optional(),
+  invocationId: z.optional(z.string()),
+  eventHubName: z.optional(z.string()),
+  consumerGroup: z.optional(z.string()),
+  partitionId: z.optional(z.string()),
+  firstSequenceNumber: z.optional(z.number()),
+  lastSequenceNumber: z.optional(z.number()),
 });
 
-function columnSchema(type: ColumnType): z.ZodType {
+function columnSchema(type: ColumnType): z.ZodMiniType {
   switch (type) {
     case 'dynamic':
       return z.record(z.string(), z.unknown());
@@ -82,9 +82,9 @@ export const alertDeadLetterSchema = z.object({
   reason: z.string(),
   batch: batchSchema,
   failures: z.array(z.object({ reason: z.string(), alertIds: z.array(z.string()) })),
-  replayAttempts: z.number().int().nonnegative(),
-  lastReplayError: z.string().optional(),
-  alerts: z.array(alertRowSchema).min(1),
+  replayAttempts: z.int().check(z.nonnegative()),
+  lastReplayError: z.optional(z.string()),
+  alerts: z.array(alertRowSchema).check(z.minLength(1)),
 });
 export type AlertDeadLetter = Omit<z.infer<typeof alertDeadLetterSchema>, 'alerts'> & { alerts: AlertRow[] };
 

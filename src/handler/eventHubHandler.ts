@@ -1,5 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import { z } from 'zod';
+import * as z from '../zod';
 import type { DetectionRule } from '../detect/types';
 import type { AlertSink, BatchInfo, DeliveryReport, Logger, MalformedStore } from '../deliver/types';
 import { describeMalformed } from '../deliver/stdoutSink';
@@ -103,16 +103,16 @@ function errorSummary(error: unknown): Record<string, unknown> {
 
 /** The batch trigger's metadata, camel-cased by the worker; validated because it crosses a process edge. */
 const triggerMetadataSchema = z.object({
-  partitionContext: z
-    .object({
-      partitionId: z.string().optional(),
-      eventHubName: z.string().optional(),
-      consumerGroup: z.string().optional(),
-    })
-    .optional(),
-  offsetArray: z.array(z.union([z.string(), z.number()])).optional(),
-  sequenceNumberArray: z.array(z.union([z.number(), z.string()])).optional(),
-  enqueuedTimeUtcArray: z.array(z.union([z.string(), z.date()])).optional(),
+  partitionContext: z.optional(
+    z.object({
+      partitionId: z.optional(z.string()),
+      eventHubName: z.optional(z.string()),
+      consumerGroup: z.optional(z.string()),
+    }),
+  ),
+  offsetArray: z.optional(z.array(z.union([z.string(), z.number()]))),
+  sequenceNumberArray: z.optional(z.array(z.union([z.number(), z.string()]))),
+  enqueuedTimeUtcArray: z.optional(z.array(z.union([z.string(), z.date()]))),
 });
 
 export interface TriggerInfo {

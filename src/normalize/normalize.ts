@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { DetectorError, describeValue } from '../errors';
 import type { ActivityEvent, SourceFormat } from './activityEvent';
 
@@ -6,18 +6,26 @@ const CLAIM_UPN = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
 const CLAIM_OBJECT_ID = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
 
 /** A field that must be text when present. Numbers are accepted as text (some producers emit them). */
-const text = z
-  .union([z.string(), z.number()])
-  .transform((v) => String(v))
-  .optional();
+const text = z.optional(
+  z.pipe(
+    z.union([z.string(), z.number()]),
+    z.transform((v) => String(v)),
+  ),
+);
 
 /** `operationName` is a string in exports and `{ value, localizedValue }` in the REST API shape. */
-const operationNameField = z
-  .union([z.string(), z.object({ value: z.string() }).transform((o) => o.value)])
-  .optional();
+const operationNameField = z.optional(
+  z.union([
+    z.string(),
+    z.pipe(
+      z.object({ value: z.string() }),
+      z.transform((o) => o.value),
+    ),
+  ]),
+);
 
 /** `properties` is an object, or (AzureActivity `Properties`) a JSON string; anything else is ignored. */
-const jsonObject = z.record(z.string(), z.unknown());
+const objectOrJson = z.optional(z.union([z.record(z.string(), z.unknown()), z.string()]));
 
 const exportSchema = z.object({
   time: text,
@@ -31,12 +39,8 @@ const exportSchema = z.object({
   tenantId: text,
   level: text,
   caller: text,
-  identity: z
-    .object({
-      claims: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
-  properties: z.union([jsonObject, z.string()]).optional(),
+  identity: z.optional(z.object({ claims: z.optional(z.record(z.string(), z.unknown())) })),
+  properties: objectOrJson,
 });
 
 const azureActivitySchema = z.object({
@@ -53,10 +57,10 @@ const azureActivitySchema = z.object({
   Caller: text,
   Level: text,
   TenantId: text,
-  Claims_d: z.union([jsonObject, z.string()]).optional(),
-  Claims: z.union([jsonObject, z.string()]).optional(),
-  Properties_d: z.union([jsonObject, z.string()]).optional(),
-  Properties: z.union([jsonObject, z.string()]).optional(),
+  Claims_d: objectOrJson,
+  Claims: objectOrJson,
+  Properties_d: objectOrJson,
+  Properties: objectOrJson,
 });
 
 /** AzureActivity rows are recognized by names only that table uses. */
@@ -92,7 +96,11 @@ const EXPECTED_BY_FIELD: Readonly<Record<string, string>> = {
   Claims_d: 'an object or a JSON string',
 };
 
-function invalid(error: z.ZodError, format: SourceFormat, record: Record<string, unknown>): NormalizeResult {
+function invalid(
+  error: z.core.$ZodError,
+  format: SourceFormat,
+  record: Record<string, unknown>,
+): NormalizeResult {
   const details = error.issues
     .slice(0, 5)
     .map((i) => {

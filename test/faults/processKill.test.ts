@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildProblems } from '../support/build';
+import { FUNCTION_BUNDLE } from '../../scripts/bundle-function';
+import { buildProblems, bundleProblems } from '../support/build';
 import { AZURITE_ACCOUNT_KEY, startAzurite, type AzuriteInstance } from '../support/azurite';
 import { TEST_RULE_ID, TEST_STREAM } from '../support/deliveryHarness';
 import {
@@ -19,21 +20,21 @@ import { LEAK_CANARY_SIG, makeWorkload, type EventBatch } from './workload';
 
 /**
  * The process dies mid-batch (SIGKILL while an upload is in flight) and the batch is delivered again to a
- * new process, as Event Hubs does after a restart: from the last checkpoint. The processes run the compiled
- * production code (dist/) with the production configuration path: settings from the environment,
+ * new process, as Event Hubs does after a restart: from the last checkpoint. The processes run the deployed
+ * artifact (package.json `main`, the function bundle, whose delivery loads the Azure SDK clients from
+ * node_modules) with the production configuration path: settings from the environment read at import,
  * ManagedIdentityCredential from IDENTITY_ENDPOINT, dead letters identity-based (DEAD_LETTER_BLOB_SERVICE_URI
  * over https to Azurite in OAuth mode), certificates trusted through NODE_EXTRA_CA_CERTS.
  */
 const ROOT = path.join(__dirname, '../..');
 const DIST = path.join(ROOT, 'dist/src');
+const BUNDLE = path.join(ROOT, FUNCTION_BUNDLE);
 const CONTAINER = 'pcd-kill-dead-letters';
 
 const WORKER = `
 const fs = require('node:fs');
 const { InvocationContext } = require('@azure/functions');
 const { loadSettings } = require(${JSON.stringify(path.join(DIST, 'config/settings.js'))});
-const { createDelivery } = require(${JSON.stringify(path.join(DIST, 'deliver/index.js'))});
-const { createEventHubHandler } = require(${JSON.stringify(path.join(DIST, 'handler/eventHubHandler.js'))});
 const { runReplay } = require(${JSON.stringify(path.join(DIST, 'cli/replay.js'))});
 (async () => {
   const [mode, file] = process.argv.slice(1);
@@ -50,8 +51,8 @@ const { runReplay } = require(${JSON.stringify(path.join(DIST, 'cli/replay.js'))
     process.exitCode = await runReplay(['--budget-seconds', '20'], { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
     return;
   }
-  const settings = loadSettings(process.env, 'cli');
-  const handler = createEventHubHandler(async (logger) => createDelivery(settings, logger));
+  // What the host runs: the bundle's registered handler, its settings read at import.
+  const { handler } = require(${JSON.stringify(BUNDLE)}).packetCaptureDetectorOptions;
   for (const b of JSON.parse(fs.readFileSync(file, 'utf8'))) {
     const messages = b.messages.map((m) => Buffer.from(m, 'base64'));
     const context = new InvocationContext({
@@ -150,6 +151,7 @@ describe('process killed mid-batch, batch redelivered', () => {
       PATH: process.env.PATH,
       NODE_EXTRA_CA_CERTS: caFile,
       ...mi.env(),
+      EventHubConnection__fullyQualifiedNamespace: 'kill.servicebus.windows.net',
       LOGS_INGESTION_ENDPOINT: li.endpoint,
       LOGS_INGESTION_RULE_ID: TEST_RULE_ID,
       LOGS_INGESTION_STREAM_NAME: TEST_STREAM,
@@ -168,9 +170,7 @@ describe('process killed mid-batch, batch redelivered', () => {
   });
 
   it('loses no alert: the killed batch is delivered by the next process, dead letters are replayed', async () => {
-    expect(
-      buildProblems(['src/config', 'src/deliver', 'src/handler', 'src/cli', 'src/pipeline', 'src/decode']),
-    ).toEqual([]);
+    expect([...buildProblems(['src/config', 'src/deliver', 'src/cli']), ...bundleProblems()]).toEqual([]);
     const batches = makeWorkload({
       caseId: 'kill',
       batches: 6,

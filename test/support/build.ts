@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { FUNCTION_BUNDLE } from '../../scripts/bundle-function';
 
 export const ROOT = path.join(__dirname, '../..');
 
@@ -21,4 +22,25 @@ export function buildProblems(sourceDirs: readonly string[]): string[] {
     }
   }
   return problems;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? sourceFiles(path.join(dir, e.name))
+      : e.name.endsWith('.ts')
+        ? [path.join(dir, e.name)]
+        : [],
+  );
+}
+
+/** The same for the function bundle (package.json `main`), which is built from every file under src/. */
+export function bundleProblems(): string[] {
+  const bundle = path.join(ROOT, FUNCTION_BUNDLE);
+  if (!existsSync(bundle)) return [`missing ${FUNCTION_BUNDLE} (run npm run build)`];
+  const builtAt = statSync(bundle).mtimeMs;
+  const newer = sourceFiles(path.join(ROOT, 'src')).filter((f) => statSync(f).mtimeMs > builtAt);
+  return newer.length === 0
+    ? []
+    : [`${FUNCTION_BUNDLE} is older than ${path.relative(ROOT, newer[0]!)} (run npm run build)`];
 }
