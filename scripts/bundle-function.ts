@@ -2,7 +2,7 @@
  * Bundles the function app into one file, `dist/function/packetCaptureDetector.js` (package.json `main`,
  * what the Functions host loads). Node resolves, reads and compiles every module of a dependency tree one
  * file at a time; zod alone is about a hundred files, most of them never used. One tree-shaken file holds
- * only the code the trigger can run, so a new instance starts about 45 ms sooner (BENCHMARKS.md › Cold start).
+ * only the code the trigger can run: the import takes about half the time (BENCHMARKS.md › Cold start).
  *
  * The Azure SDK clients stay outside the bundle, in node_modules: they are loaded by the first delivery,
  * never by the import (issue 5). `@azure/functions-core` is provided by the worker at run time.
