@@ -64,6 +64,30 @@ export function bundleComposition(root: string): Record<string, number> {
   return parts;
 }
 
+/**
+ * What the first delivery pays to load the SDK clients the import deferred: `@azure/identity` and
+ * `@azure/monitor-ingestion` on the first alert, `@azure/storage-blob` on the first dead letter. Loaded
+ * the way the bundle loads them (`import()` from the package root, ESM builds), after the bundle itself.
+ */
+export function probeFirstDelivery(root: string): Record<string, number> {
+  const script = `
+    require(${JSON.stringify(join(root, FUNCTION_BUNDLE))});
+    (async () => {
+      const ms = {};
+      for (const c of ${JSON.stringify(FIRST_DELIVERY_IMPORTS)}) {
+        const t0 = performance.now();
+        await import(c);
+        ms[c] = performance.now() - t0;
+      }
+      process.stdout.write(JSON.stringify(ms));
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', script], { env: env(), cwd: root });
+  if (r.status !== 0) throw new Error(`first-delivery probe failed: ${r.stderr.toString()}`);
+  return JSON.parse(r.stdout.toString()) as Record<string, number>;
+}
+
+const FIRST_DELIVERY_IMPORTS = ['@azure/identity', '@azure/monitor-ingestion', '@azure/storage-blob'];
+
 export interface ColdStart {
   readonly runs: number;
   readonly bareMs: number;
@@ -76,6 +100,8 @@ export interface ColdStart {
   readonly bundle: ImportProbe & { readonly bytes: number; readonly composition: Record<string, number> };
   readonly unbundled: ImportProbe;
   readonly sdkClientsLoaded: readonly string[];
+  /** Medians, ms: loading each SDK client on first use (see probeFirstDelivery). */
+  readonly firstDelivery: Record<string, number>;
 }
 
 export function measureColdStart(root: string, runs: number): ColdStart {
@@ -107,6 +133,10 @@ export function measureColdStart(root: string, runs: number): ColdStart {
   });
   const bundleProbe = summarize(probes(bundle));
   const unbundledProbe = summarize(probes(unbundled));
+  const deliveries = Array.from({ length: 5 }, () => probeFirstDelivery(root));
+  const firstDelivery = Object.fromEntries(
+    FIRST_DELIVERY_IMPORTS.map((c) => [c, median(deliveries.map((d) => d[c] ?? Number.NaN))]),
+  );
   return {
     runs,
     bareMs: median(samples.bare),
@@ -120,6 +150,7 @@ export function measureColdStart(root: string, runs: number): ColdStart {
     },
     unbundled: unbundledProbe,
     sdkClientsLoaded: bundleProbe.sdkClientsLoaded,
+    firstDelivery,
   };
 }
 
