@@ -37,7 +37,7 @@ export interface ImportProbe {
   readonly sdkClientsLoaded: readonly string[];
 }
 
-export function probeImport(entry: string, extraEnv: Readonly<Record<string, string>> = {}): ImportProbe {
+export function probeImport(entry: string): ImportProbe {
   const script = `
     const before = new Set(Object.keys(require.cache));
     const t0 = process.hrtime.bigint();
@@ -47,7 +47,7 @@ export function probeImport(entry: string, extraEnv: Readonly<Record<string, str
     const sdk = ${JSON.stringify(LAZY_SDK_CLIENTS)}.filter((c) =>
       added.some((k) => k.includes('/node_modules/' + c + '/')));
     process.stdout.write(JSON.stringify({ ms, files: added.length, sdkClientsLoaded: sdk }));`;
-  const r = spawnSync(process.execPath, ['-e', script], { env: { ...env(), ...extraEnv } });
+  const r = spawnSync(process.execPath, ['-e', script], { env: env() });
   if (r.status !== 0) throw new Error(`import probe of ${entry} failed: ${r.stderr.toString()}`);
   return JSON.parse(r.stdout.toString()) as ImportProbe;
 }
