@@ -25,7 +25,16 @@ import {
 } from '../eventhubs/target';
 import { processEventBatch, type Delivery } from '../handler/eventHubHandler';
 import type { MessageMeta } from '../pipeline/detectBatch';
-import { EXIT_DELIVERY, EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
+import {
+  addOutcome,
+  emptyOutcomeTotals,
+  EXIT_DELIVERY,
+  EXIT_OK,
+  EXIT_USAGE,
+  writeLine,
+  type CliIo,
+  type OutcomeTotals,
+} from './io';
 
 export const DEFAULT_CHECKPOINT_CONTAINER = 'packet-capture-detector-checkpoints';
 
@@ -271,15 +280,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-interface Totals {
+interface Totals extends OutcomeTotals {
   batches: number;
   events: number;
-  prefiltered: number;
-  records: number;
-  alerts: number;
-  malformed: number;
-  delivered: number;
-  deadLettered: number;
   checkpoints: number;
   failedAttempts: number;
   abandoned: number;
@@ -392,14 +395,9 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
   let consumer: EventHubConsumerClient | undefined;
   const inFlight = new Set<Promise<void>>();
   const totals: Totals = {
+    ...emptyOutcomeTotals(),
     batches: 0,
     events: 0,
-    prefiltered: 0,
-    records: 0,
-    alerts: 0,
-    malformed: 0,
-    delivered: 0,
-    deadLettered: 0,
     checkpoints: 0,
     failedAttempts: 0,
     abandoned: 0,
@@ -440,12 +438,7 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
         const outcome = await processEventBatch(bodies, metas, batch, delivery, logger);
         totals.batches += 1;
         totals.events += events.length;
-        totals.records += outcome.records;
-        totals.prefiltered += outcome.prefiltered;
-        totals.alerts += outcome.alerts;
-        totals.malformed += outcome.malformed;
-        totals.delivered += outcome.delivered;
-        totals.deadLettered += outcome.deadLettered;
+        addOutcome(totals, outcome);
         break;
       } catch (error) {
         totals.failedAttempts += 1;

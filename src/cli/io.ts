@@ -1,3 +1,4 @@
+import type { BatchOutcome } from '../handler/eventHubHandler';
 /** What a command needs from the process, injectable so tests run commands in-process. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -15,4 +16,27 @@ export const EXIT_DELIVERY = 3;
 
 export function writeLine(stream: NodeJS.WritableStream, text: string): void {
   stream.write(`${text}\n`);
+}
+
+/** The per-batch counts a command sums over its run and prints in its summary. */
+export interface OutcomeTotals {
+  records: number;
+  prefiltered: number;
+  alerts: number;
+  malformed: number;
+  delivered: number;
+  deadLettered: number;
+}
+
+export function emptyOutcomeTotals(): OutcomeTotals {
+  return { records: 0, prefiltered: 0, alerts: 0, malformed: 0, delivered: 0, deadLettered: 0 };
+}
+
+export function addOutcome(totals: OutcomeTotals, outcome: BatchOutcome): void {
+  totals.records += outcome.records;
+  totals.prefiltered += outcome.prefiltered;
+  totals.alerts += outcome.alerts;
+  totals.malformed += outcome.malformed;
+  totals.delivered += outcome.delivered;
+  totals.deadLettered += outcome.deadLettered;
 }

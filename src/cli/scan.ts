@@ -13,7 +13,16 @@ import type {
   MalformedStore,
 } from '../deliver/types';
 import { expandInputs } from './files';
-import { EXIT_DELIVERY, EXIT_MALFORMED, EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
+import {
+  addOutcome,
+  emptyOutcomeTotals,
+  EXIT_DELIVERY,
+  EXIT_MALFORMED,
+  EXIT_OK,
+  EXIT_USAGE,
+  writeLine,
+  type CliIo,
+} from './io';
 
 export const SCAN_HELP = `Usage: packet-capture-detector scan [options] <file|dir|->...
 
@@ -130,15 +139,7 @@ export async function runScan(
     return EXIT_USAGE;
   }
 
-  const totals = {
-    files: files.length,
-    records: 0,
-    prefiltered: 0,
-    alerts: 0,
-    malformed: 0,
-    delivered: 0,
-    deadLettered: 0,
-  };
+  const totals = { files: files.length, ...emptyOutcomeTotals() };
   let deliveryFailed = false;
   for (const file of files) {
     let bytes: Buffer;
@@ -161,12 +162,7 @@ export async function runScan(
         logger,
         { prefilter: !parsed.values.validate },
       );
-      totals.records += outcome.records;
-      totals.prefiltered += outcome.prefiltered;
-      totals.alerts += outcome.alerts;
-      totals.malformed += outcome.malformed;
-      totals.delivered += outcome.delivered;
-      totals.deadLettered += outcome.deadLettered;
+      addOutcome(totals, outcome);
     } catch (error) {
       deliveryFailed = true;
       const code = error instanceof DetectorError ? `${error.code}: ` : '';
