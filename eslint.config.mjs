@@ -30,16 +30,16 @@ export default tseslint.config(
     },
   },
   {
-    // One tree-shakable zod for the function bundle (src/zod.ts says why).
+    // One tree-shakable zod for the function bundle (src/lib/zod.ts says why).
     files: ['src/**/*.ts'],
-    ignores: ['src/zod.ts'],
+    ignores: ['src/lib/zod.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'zod', message: "Import * as z from the project's src/zod.ts (zod/mini)." }],
+          paths: [{ name: 'zod', message: "Import * as z from the project's src/lib/zod.ts (zod/mini)." }],
           patterns: [
-            { group: ['zod/*'], message: "Import * as z from the project's src/zod.ts (zod/mini)." },
+            { group: ['zod/*'], message: "Import * as z from the project's src/lib/zod.ts (zod/mini)." },
           ],
         },
       ],

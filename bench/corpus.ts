@@ -324,7 +324,7 @@ const BENIGN_OPERATIONS: readonly (readonly [OperationSpec, number])[] = [
   ],
 ];
 
-/** The documented capture-starting operations (AZURE_FACTS.md), in the casing the portal logs them. */
+/** The documented capture-starting operations (Microsoft.Network permissions list), in the casing the portal logs them. */
 const CAPTURE_OPERATIONS: readonly OperationSpec[] = [
   {
     op: 'Microsoft.Network/networkWatchers/packetCaptures/write',

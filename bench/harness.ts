@@ -2,13 +2,14 @@ import type { AlertRow } from '../src/alert/columns';
 import type {
   AlertSink,
   BatchInfo,
+  BatchOutcome,
   DeliveryReport,
   Logger,
   MalformedMessage,
   MalformedStore,
-} from '../src/deliver/types';
-import { processEventBatch, type BatchOutcome } from '../src/handler/eventHubHandler';
-import type { MessageMeta } from '../src/pipeline/detectBatch';
+  MessageMeta,
+} from '../src/pipeline/ports';
+import { runBatch } from '../src/pipeline/runBatch';
 
 /** The handler's destination, kept in memory: the benchmark measures detection, not the network. */
 export class MemorySink implements AlertSink {
@@ -76,7 +77,7 @@ export async function runHandler(
   const delivery = { sink, malformedStore: new MemoryMalformedStore() };
   const outcomes: BatchOutcome[] = [];
   for (const b of batches) {
-    outcomes.push(await processEventBatch(b.messages, b.metas, b.info, delivery, silentLogger));
+    outcomes.push(await runBatch(b.messages, b.metas, b.info, delivery, silentLogger));
   }
   return outcomes;
 }

@@ -5,7 +5,7 @@
  * only the code the trigger can run: the import takes about half the time (BENCHMARKS.md › Cold start).
  *
  * The Azure SDK clients stay outside the bundle, in node_modules: they are loaded by the first delivery,
- * never by the import (issue 5). `@azure/functions-core` is provided by the worker at run time.
+ * never by the import. `@azure/functions-core` is provided by the worker at run time.
  */
 import { build, type Metafile } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';

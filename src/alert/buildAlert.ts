@@ -1,8 +1,17 @@
+/*
+ * A rule's finding on one event → one row of the alert table. Columns every rule shares come from the event
+ * and the rule's metadata; the rule-specific ones (`ruleAttribute` in the column contract) from the finding.
+ */
 import { createHash } from 'node:crypto';
 import type { ActivityEvent } from '../normalize/activityEvent';
 import { parseResourceId } from '../normalize/activityEvent';
 import type { DetectionRule, Finding } from '../detect/types';
-import type { AlertRow } from './columns';
+import {
+  ALERT_COLUMNS,
+  RULE_ATTRIBUTE_COLUMNS,
+  type AlertRow,
+  type RuleAttributeColumnName,
+} from './columns';
 
 /** ISO 8601 UTC for a logged time; a time without a zone is UTC (Azure logs in UTC). '' when unparseable. */
 export function toIsoUtc(time: string): string {
@@ -32,7 +41,10 @@ export function alertIdFor(rule: DetectionRule, event: ActivityEvent): string {
 
 export function buildAlert(rule: DetectionRule, event: ActivityEvent, finding: Finding, now: Date): AlertRow {
   const parts = parseResourceId(event.resourceId);
-  return {
+  const attributes = Object.fromEntries(
+    RULE_ATTRIBUTE_COLUMNS.map((name) => [name, finding.attributes[name] ?? '']),
+  ) as Record<RuleAttributeColumnName, string>;
+  const row: AlertRow = {
     TimeGenerated: now.toISOString(),
     EventTime: toIsoUtc(event.time),
     AlertId: alertIdFor(rule, event),
@@ -44,13 +56,11 @@ export function buildAlert(rule: DetectionRule, event: ActivityEvent, finding: F
     Techniques: rule.techniques.map((t) => t.id).join(','),
     OperationName: event.operationName,
     ResultType: event.resultType,
-    CaptureKind: finding.kind,
+    ...attributes,
     ResourceId: event.resourceId,
     SubscriptionId: parts.subscriptionId,
     ResourceGroup: parts.resourceGroup,
     ResourceName: parts.resourceName,
-    CaptureTarget: finding.captureTarget,
-    CaptureStorage: finding.captureStorage,
     Location: event.location,
     CallerIpAddress: event.callerIpAddress,
     Caller: event.caller,
@@ -62,4 +72,6 @@ export function buildAlert(rule: DetectionRule, event: ActivityEvent, finding: F
     Runbook: rule.runbook,
     Context: rule.alertContext(event, finding),
   };
+  // Keys in contract order, so every output (stdout, dead letters) lists columns as the table does.
+  return Object.fromEntries(ALERT_COLUMNS.map((c) => [c.name, row[c.name]])) as AlertRow;
 }

@@ -1,4 +1,4 @@
-/**
+/*
  * The alert table's contract, defined once. The Log Analytics table, the DCR stream declaration and the
  * README's column table are generated from this list (`npm run columns:generate`), and tests fail when they
  * drift. Names avoid the columns Log Analytics reserves (Title, TenantId, Type, id, _ResourceId, ...).
@@ -9,6 +9,11 @@ export interface ColumnDefinition {
   readonly name: string;
   readonly type: ColumnType;
   readonly description: string;
+  /**
+   * Filled from a finding's `attributes` by the rules that name it in `attributeColumns` (empty for the
+   * others), rather than from the event every rule sees.
+   */
+  readonly ruleAttribute?: true;
 }
 
 export const ALERT_COLUMNS = [
@@ -45,6 +50,7 @@ export const ALERT_COLUMNS = [
     type: 'string',
     description:
       'NetworkWatcher, VirtualNetworkGateway, GatewayConnection, VpnGateway, VpnConnection, AzureFirewall, VirtualNetworkTap or NetworkInterfaceTap.',
+    ruleAttribute: true,
   },
   { name: 'ResourceId', type: 'string', description: 'Azure resource the operation acted on.' },
   { name: 'SubscriptionId', type: 'string', description: 'Subscription of the resource.' },
@@ -54,12 +60,14 @@ export const ALERT_COLUMNS = [
     name: 'CaptureTarget',
     type: 'string',
     description: 'What is captured or mirrored, when the request body says (VM, NIC IP configuration, TAP).',
+    ruleAttribute: true,
   },
   {
     name: 'CaptureStorage',
     type: 'string',
     description:
       'Where the capture is written, when the request body says (storage id, path or SAS-less URL).',
+    ruleAttribute: true,
   },
   { name: 'Location', type: 'string', description: 'Azure region that processed the operation.' },
   { name: 'CallerIpAddress', type: 'string', description: 'IP address the operation came from.' },
@@ -105,6 +113,16 @@ export type AlertRow = {
   [C in (typeof ALERT_COLUMNS)[number] as C['name']]: TsType<C['type']>;
 };
 
+export type RuleAttributeColumnName = Extract<
+  (typeof ALERT_COLUMNS)[number],
+  { ruleAttribute: true }
+>['name'];
+
+/** Columns a rule fills from its findings (`ruleAttribute`), by name. */
+export const RULE_ATTRIBUTE_COLUMNS = ALERT_COLUMNS.filter(
+  (c: ColumnDefinition) => c.ruleAttribute === true,
+).map((c) => c.name) as readonly RuleAttributeColumnName[];
+
 /** Column names Log Analytics reserves; a custom table must not declare them. */
 export const RESERVED_COLUMN_NAMES: readonly string[] = [
   'TenantId',
@@ -123,4 +141,4 @@ export const RESERVED_COLUMN_NAMES: readonly string[] = [
 
 /** Default names; infra and settings use the same ones. */
 export const ALERT_TABLE_NAME = 'PacketCaptureAlerts_CL';
-export const ALERT_STREAM_NAME = 'Custom-PacketCaptureAlerts_CL';
+export const ALERT_STREAM_NAME = `Custom-${ALERT_TABLE_NAME}`;

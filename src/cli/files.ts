@@ -1,6 +1,10 @@
+/*
+ * The command line's input files: a directory is walked recursively in name order (the blob archive's
+ * `resourceId=/.../y=/m=/d=/h=/m=00/PT1H.json` layout included), `-` is standard input.
+ */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DetectorError } from '../errors';
+import { DetectorError } from '../lib/errors';
 
 /** Extensions read when walking a directory; a file named on the command line is read whatever its name. */
 const EXPORT_EXTENSIONS = ['.json', '.jsonl', '.ndjson'];
@@ -10,10 +14,7 @@ export interface InputFile {
   read(): Promise<Buffer>;
 }
 
-/**
- * Expands paths into files: a directory is walked recursively in name order (the blob archive's
- * `resourceId=/.../y=/m=/d=/h=/m=00/PT1H.json` layout included), `-` is standard input.
- */
+/** Expands paths into files (see the file header). */
 export async function expandInputs(
   paths: readonly string[],
   stdin: NodeJS.ReadableStream,

@@ -1,4 +1,6 @@
-import type { BatchOutcome } from '../handler/eventHubHandler';
+/* What a command needs from the process (injectable, so tests run commands in-process), exit codes, totals. */
+import type { BatchOutcome } from '../pipeline/ports';
+
 /** What a command needs from the process, injectable so tests run commands in-process. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

@@ -1,4 +1,9 @@
-import { SCAN_HELP, runScan, type DeliveryFactoryFromSettings } from './scan';
+/*
+ * The command line: one program, a command each for scanning files, sending to and consuming from an
+ * Event Hub, and replaying dead letters. Commands that need an Azure SDK load it only when they run.
+ */
+import { errorText } from '../lib/errorText';
+import { packageVersion, PROGRAM } from './command';
 import { EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
 
 const HELP = `Usage: packet-capture-detector <command> [options]
@@ -12,21 +17,16 @@ Commands:
   consume                    run the detector as a standalone Event Hubs consumer
   replay-dead-letters        re-send dead-lettered alerts to the Log Analytics table
   help [command]             show help for a command
+  --version                  show the version
 
 Run "packet-capture-detector <command> --help" for a command's options.`;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
-/** Delivery loads the Azure SDK clients; imported only when a command is about to deliver. */
-const deliveryFactory: DeliveryFactoryFromSettings = async (settings, logger) => {
-  const { createDelivery } = await import('../deliver/index.js');
-  return createDelivery(settings, logger);
-};
-
 const COMMANDS: Readonly<Record<string, Command>> = {
-  scan: (args, io) => runScan(args, io, deliveryFactory),
+  scan: async (args, io) => (await import('./scan.js')).runScan(args, io),
   send: async (args, io) => (await import('./send.js')).runSend(args, io),
-  consume: async (args, io) => (await import('./consume.js')).runConsume(args, io),
+  consume: async (args, io) => (await import('./consume/index.js')).runConsume(args, io),
   'replay-dead-letters': async (args, io) => (await import('./replay.js')).runReplay(args, io),
 };
 
@@ -36,14 +36,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     writeLine(command === undefined ? io.stderr : io.stdout, HELP);
     return command === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  if (command === '--version') {
+    writeLine(io.stdout, `${PROGRAM} ${packageVersion()}`);
+    return EXIT_OK;
+  }
   if (command === 'help') {
     const topic = rest[0];
     if (topic === undefined) {
       writeLine(io.stdout, HELP);
-      return EXIT_OK;
-    }
-    if (topic === 'scan') {
-      writeLine(io.stdout, SCAN_HELP);
       return EXIT_OK;
     }
     return main([topic, '--help'], io);
@@ -69,9 +69,8 @@ export function runCli(): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(
-        `packet-capture-detector: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
+      // An unexpected failure: a one-line, redacted message (a stack trace can quote a token or a key).
+      process.stderr.write(`${PROGRAM}: internal error: ${errorText(error)}\n`);
       process.exitCode = 70;
     },
   );

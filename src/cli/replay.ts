@@ -1,12 +1,17 @@
-import { parseArgs } from 'node:util';
+/*
+ * `replay-dead-letters`: re-sends dead-lettered alerts once the cause is fixed, deleting each dead letter
+ * only after all of its alerts were accepted.
+ */
 import type { AlertRow } from '../alert/columns';
 import { loadSettings, type Settings } from '../config/settings';
-import { DetectorError } from '../errors';
+import { DetectorError } from '../lib/errors';
+import { errorText } from '../lib/errorText';
 import { ALERTS_PREFIX, MALFORMED_PREFIX, type BlobDeadLetterStore } from '../deliver/deadLetter';
 import { fitAlert } from '../deliver/fitAlert';
 import { createDeliveryParts, type DeliveryOverrides } from '../deliver/index';
 import { retrySettings } from '../deliver/logsIngestionSink';
 import { uploadWithRetry, type UploadClient } from '../deliver/uploader';
+import { parseCommand, positiveInteger, usageError } from './command';
 import { EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
 
 export const REPLAY_HELP = `Usage: packet-capture-detector replay-dead-letters [options]
@@ -29,6 +34,7 @@ Options:
   --keep-time            keep each alert's TimeGenerated; by default it is set to the replay time so the
                          analytics rule's lookback window sees the alert (EventTime keeps the operation time)
   -h, --help             show this help
+  --version              show the version
 
 Exit status: 0 every alert dead letter replayed (or listed), 1 some alerts are still undelivered (their dead
 letters remain), 2 usage or configuration error.`;
@@ -174,47 +180,31 @@ function formatSummary(s: ReplaySummary): string {
  * certificate); the CLI passes none.
  */
 export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryOverrides): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
+  const parsed = parseCommand(
+    {
+      name: 'replay-dead-letters',
+      help: REPLAY_HELP,
+      positionals: 'none',
       options: {
         list: { type: 'boolean', default: false },
         prefix: { type: 'string' },
         max: { type: 'string' },
         'budget-seconds': { type: 'string' },
         'keep-time': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    });
-  } catch (error) {
-    writeLine(
-      io.stderr,
-      `replay-dead-letters: ${error instanceof Error ? error.message : String(error)}\n\n${REPLAY_HELP}`,
-    );
-    return EXIT_USAGE;
-  }
+    },
+    args,
+    io,
+  );
+  if (!parsed.ok) return parsed.exit;
   const v = parsed.values;
-  if (v.help) {
-    writeLine(io.stdout, REPLAY_HELP);
-    return EXIT_OK;
-  }
-  const positive = (name: string, text: string | undefined, fallback: number): number => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new DetectorError('USAGE', `${name} must be a whole number of at least 1 (got "${text}")`);
-    }
-    return n;
-  };
 
   let settings: Settings;
   let max: number;
   let budgetSeconds: number;
   try {
-    max = positive('--max', v.max, Number.MAX_SAFE_INTEGER);
-    budgetSeconds = positive('--budget-seconds', v['budget-seconds'], 60);
+    max = positiveInteger('--max', v.max, Number.MAX_SAFE_INTEGER);
+    budgetSeconds = positiveInteger('--budget-seconds', v['budget-seconds'], 60);
     settings = loadSettings(io.env, 'cli');
     if (!settings.logsIngestion) {
       throw new DetectorError(
@@ -223,8 +213,7 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
       );
     }
   } catch (error) {
-    writeLine(io.stderr, `replay-dead-letters: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT_USAGE;
+    return usageError(io, 'replay-dead-letters', error);
   }
   const target = settings.logsIngestion;
 
@@ -232,8 +221,7 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
   try {
     parts = createDeliveryParts(settings, { env: io.env, ...overrides });
   } catch (error) {
-    writeLine(io.stderr, `replay-dead-letters: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT_USAGE;
+    return usageError(io, 'replay-dead-letters', error);
   }
   const store = parts.deadLetters;
 
@@ -268,7 +256,7 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
     );
   } catch (error) {
     const code = error instanceof DetectorError ? error.code : undefined;
-    writeLine(io.stderr, `replay-dead-letters: ${error instanceof Error ? error.message : String(error)}`);
+    writeLine(io.stderr, `replay-dead-letters: ${errorText(error)}`);
     return code === 'USAGE' ? EXIT_USAGE : EXIT_REPLAY_INCOMPLETE;
   }
   writeLine(io.stdout, formatSummary(summary));

@@ -1,17 +1,23 @@
-import { parseArgs } from 'node:util';
+/*
+ * `scan`: the detector over export files, folders (the blob archive) or stdin, with the same pipeline and
+ * delivery as the function.
+ */
 import type { AlertRow } from '../alert/columns';
 import { loadSettings, type Settings } from '../config/settings';
-import { DetectorError } from '../errors';
-import { processEventBatch, type Delivery } from '../handler/eventHubHandler';
-import { StdoutSink } from '../deliver/stdoutSink';
+import { DetectorError } from '../lib/errors';
+import { errorText } from '../lib/errorText';
+import { plural } from '../lib/text';
 import type {
   AlertSink,
   BatchInfo,
+  Delivery,
   DeliveryReport,
   Logger,
   MalformedMessage,
   MalformedStore,
-} from '../deliver/types';
+} from '../pipeline/ports';
+import { runBatch } from '../pipeline/runBatch';
+import { oneOf, parseCommand, usageError } from './command';
 import { expandInputs } from './files';
 import {
   addOutcome,
@@ -19,7 +25,6 @@ import {
   EXIT_DELIVERY,
   EXIT_MALFORMED,
   EXIT_OK,
-  EXIT_USAGE,
   writeLine,
   type CliIo,
 } from './io';
@@ -42,11 +47,10 @@ Options:
   --validate             parse and validate every file; by default a well-formed file with no capture
                          operation is skipped unparsed (the byte prefilter), so damage inside it is not reported
   -h, --help             show this help
+  --version              show the version
 
 Exit status: 0 all input read, 1 some input was malformed (alerts for good records are still printed),
 2 usage error, 3 alerts could not be delivered.`;
-
-export type DeliveryFactoryFromSettings = (settings: Settings, logger: Logger) => Promise<Delivery>;
 
 /** Alerts held until the end, then printed as a table sorted by time. */
 class TableSink implements AlertSink {
@@ -59,56 +63,39 @@ class TableSink implements AlertSink {
 }
 
 /** The scan's input files keep malformed lines already; the summary names where they are. */
-class CountingMalformedStore implements MalformedStore {
+class InputFilesMalformedStore implements MalformedStore {
   readonly name = 'input files';
   keep(_messages: readonly MalformedMessage[], _batch: BatchInfo): Promise<void> {
     return Promise.resolve();
   }
 }
 
-export async function runScan(
-  args: string[],
-  io: CliIo,
-  deliveryFactory: DeliveryFactoryFromSettings,
-): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
+export async function runScan(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommand(
+    {
+      name: 'scan',
+      help: SCAN_HELP,
+      positionals: 'required',
+      positionalName: 'file, directory or -',
       options: {
         format: { type: 'string' },
         stdout: { type: 'boolean', default: false },
         validate: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    });
-  } catch (error) {
-    writeLine(io.stderr, `scan: ${error instanceof Error ? error.message : String(error)}\n\n${SCAN_HELP}`);
-    return EXIT_USAGE;
-  }
-  if (parsed.values.help) {
-    writeLine(io.stdout, SCAN_HELP);
-    return EXIT_OK;
-  }
-  const format = parsed.values.format ?? (io.stdout.isTTY ? 'table' : 'jsonl');
-  if (format !== 'jsonl' && format !== 'table') {
-    writeLine(io.stderr, `scan: --format must be jsonl or table, got "${format}"`);
-    return EXIT_USAGE;
-  }
-  if (parsed.positionals.length === 0) {
-    writeLine(io.stderr, `scan: expected at least one file, directory or -\n\n${SCAN_HELP}`);
-    return EXIT_USAGE;
-  }
-
+    },
+    args,
+    io,
+  );
+  if (!parsed.ok) return parsed.exit;
+  let format: 'jsonl' | 'table';
   let settings: Settings;
   let files;
   try {
+    format = oneOf('--format', parsed.values.format, ['jsonl', 'table'], io.stdout.isTTY ? 'table' : 'jsonl');
     settings = loadSettings(io.env, 'cli');
     files = await expandInputs(parsed.positionals, io.stdin);
   } catch (error) {
-    writeLine(io.stderr, `scan: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT_USAGE;
+    return usageError(io, 'scan', error);
   }
 
   const logger: Logger = {
@@ -124,19 +111,16 @@ export async function runScan(
   const toTable = settings.logsIngestion === undefined || parsed.values.stdout;
   let delivery: Delivery;
   try {
-    delivery = toTable
-      ? {
-          sink: format === 'table' ? table : new StdoutSink(io.stdout),
-          malformedStore: new CountingMalformedStore(),
-        }
-      : // Malformed lines stay in the scanned files (named on stderr); only alerts go to the table.
-        {
-          sink: (await deliveryFactory(settings, logger)).sink,
-          malformedStore: new CountingMalformedStore(),
-        };
+    // The delivery code loads the Azure SDK clients on first use; imported only when scan is run.
+    const { createDelivery, StdoutSink } = await import('../deliver/index.js');
+    delivery = createDelivery(settings, logger, {
+      local: parsed.values.stdout,
+      localSink: format === 'table' ? table : new StdoutSink(io.stdout),
+      // Malformed lines stay in the scanned files (named on stderr); only alerts are delivered.
+      malformedStore: new InputFilesMalformedStore(),
+    });
   } catch (error) {
-    writeLine(io.stderr, `scan: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT_USAGE;
+    return usageError(io, 'scan', error);
   }
 
   const totals = { files: files.length, ...emptyOutcomeTotals() };
@@ -146,37 +130,26 @@ export async function runScan(
     try {
       bytes = await file.read();
     } catch (error) {
-      writeLine(
-        io.stderr,
-        `scan: cannot read ${file.path}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      writeLine(io.stderr, `scan: cannot read ${file.path}: ${errorText(error)}`);
       totals.malformed++;
       continue;
     }
     try {
-      const outcome = await processEventBatch(
-        [bytes],
-        [{ origin: file.path }],
-        { source: 'file' },
-        delivery,
-        logger,
-        { prefilter: !parsed.values.validate },
-      );
+      const outcome = await runBatch([bytes], [{ origin: file.path }], { source: 'file' }, delivery, logger, {
+        prefilter: !parsed.values.validate,
+      });
       addOutcome(totals, outcome);
     } catch (error) {
       deliveryFailed = true;
       const code = error instanceof DetectorError ? `${error.code}: ` : '';
-      writeLine(
-        io.stderr,
-        `scan: delivery failed for ${file.path}: ${code}${error instanceof Error ? error.message : String(error)}`,
-      );
+      writeLine(io.stderr, `scan: delivery failed for ${file.path}: ${code}${errorText(error)}`);
     }
   }
 
   if (format === 'table' && toTable) writeTable(io, table.rows);
   writeLine(
     io.stderr,
-    `scanned ${totals.files} file${totals.files === 1 ? '' : 's'} (${totals.prefiltered} skipped by the prefilter): ${totals.records} records decoded, ${totals.alerts} alerts, ${totals.malformed} malformed` +
+    `scanned ${plural(totals.files, 'file')} (${totals.prefiltered} skipped by the prefilter): ${totals.records} records decoded, ${plural(totals.alerts, 'alert')}, ${totals.malformed} malformed` +
       (toTable
         ? ''
         : `; delivered ${totals.delivered} to ${delivery.sink.name}, dead-lettered ${totals.deadLettered}`),
@@ -220,10 +193,7 @@ function writeTable(io: CliIo, rows: readonly AlertRow[]): void {
   writeLine(io.stdout, fmt(TABLE_COLUMNS));
   writeLine(io.stdout, fmt(widths.map((w) => '-'.repeat(w))));
   for (const row of cells) writeLine(io.stdout, fmt(row));
-  writeLine(
-    io.stdout,
-    `\n${rows.length} alert${rows.length === 1 ? '' : 's'} (use --format jsonl for every column)`,
-  );
+  writeLine(io.stdout, `\n${plural(rows.length, 'alert')} (use --format jsonl for every column)`);
 }
 
 function cellText(value: unknown): string {

@@ -1,14 +1,15 @@
-import { parseArgs } from 'node:util';
+/*
+ * `send`: publishes export bodies to an Event Hub as a diagnostic setting does (the local loop with the
+ * emulator, and the smoke test after a deployment).
+ */
 import type { EventDataBatch, EventHubProducerClient } from '@azure/event-hubs';
-import { DetectorError } from '../errors';
 import { bodiesFromText, type InputProblem, type OutgoingBody } from '../eventhubs/bodies';
 import { createProducer, credentialFor } from '../eventhubs/clients';
-import {
-  describeTarget,
-  resolveEventHubTarget,
-  safeErrorText,
-  type EventHubTarget,
-} from '../eventhubs/target';
+import { describeTarget, resolveEventHubTarget, type EventHubTarget } from '../eventhubs/target';
+import { DetectorError } from '../lib/errors';
+import { errorText } from '../lib/errorText';
+import { formatBytes, plural } from '../lib/text';
+import { parseCommand, positiveInteger, usageError } from './command';
 import { expandInputs, type InputFile } from './files';
 import { EXIT_DELIVERY, EXIT_MALFORMED, EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
 
@@ -32,6 +33,7 @@ Options:
   --records-per-event <n>    records per grouped body (default 100)
   --raw                      send each file's bytes as one event, unparsed (to test malformed input)
   -h, --help                 show this help
+  --version                  show the version
 
 Progress goes to standard error (a bar on a terminal, one summary line otherwise).
 Exit status: 0 everything sent, 1 some input was malformed or too large (the rest was sent),
@@ -81,90 +83,67 @@ class ProgressBar {
   }
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
 function describeProblem(problem: InputProblem): string {
   return `send: not sent ${problem.origin}: ${problem.code}: ${problem.reason}`;
 }
 
 export async function runSend(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
+  const parsed = parseCommand(
+    {
+      name: 'send',
+      help: SEND_HELP,
+      positionals: 'required',
+      positionalName: 'file, directory or -',
       options: {
         'connection-string': { type: 'string' },
         namespace: { type: 'string' },
         hub: { type: 'string' },
         'records-per-event': { type: 'string' },
         raw: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    });
-  } catch (error) {
-    writeLine(io.stderr, `send: ${safeErrorText(error)}\n\n${SEND_HELP}`);
-    return EXIT_USAGE;
-  }
-  if (parsed.values.help) {
-    writeLine(io.stdout, SEND_HELP);
-    return EXIT_OK;
-  }
-  if (parsed.positionals.length === 0) {
-    writeLine(io.stderr, `send: expected at least one file, directory or -\n\n${SEND_HELP}`);
-    return EXIT_USAGE;
-  }
-  const recordsText = parsed.values['records-per-event'];
-  const recordsPerEvent = recordsText === undefined ? DEFAULT_RECORDS_PER_EVENT : Number(recordsText);
-  if (!Number.isInteger(recordsPerEvent) || recordsPerEvent < 1) {
-    writeLine(
-      io.stderr,
-      `send: --records-per-event must be a whole number of at least 1, got "${recordsText ?? ''}"`,
-    );
-    return EXIT_USAGE;
-  }
+    },
+    args,
+    io,
+  );
+  if (!parsed.ok) return parsed.exit;
+  const values = parsed.values;
 
+  let recordsPerEvent: number;
   let target: EventHubTarget;
   let files: InputFile[];
   try {
+    recordsPerEvent = positiveInteger(
+      '--records-per-event',
+      values['records-per-event'],
+      DEFAULT_RECORDS_PER_EVENT,
+    );
     target = resolveEventHubTarget(
-      {
-        connectionString: parsed.values['connection-string'],
-        namespace: parsed.values.namespace,
-        hub: parsed.values.hub,
-      },
+      { connectionString: values['connection-string'], namespace: values.namespace, hub: values.hub },
       io.env,
     );
     files = await expandInputs(parsed.positionals, io.stdin);
   } catch (error) {
-    writeLine(io.stderr, `send: ${safeErrorText(error)}`);
-    return EXIT_USAGE;
+    return usageError(io, 'send', error);
   }
   if (files.length === 0) {
-    writeLine(
-      io.stderr,
-      'send: no input files found (directories are searched for *.json, *.jsonl, *.ndjson)',
+    return usageError(
+      io,
+      'send',
+      'no input files found (directories are searched for *.json, *.jsonl, *.ndjson)',
     );
-    return EXIT_USAGE;
   }
 
   let producer: EventHubProducerClient | undefined;
   try {
     producer = await createProducer(target, credentialFor(io.env));
-    const summary = await publish(producer, target, files, { recordsPerEvent, raw: parsed.values.raw }, io);
+    const summary = await publish(producer, target, files, { recordsPerEvent, raw: values.raw }, io);
     const rate = summary.seconds > 0 ? summary.events / summary.seconds : summary.events;
     writeLine(
       io.stderr,
-      `sent ${summary.events} event${summary.events === 1 ? '' : 's'} (${summary.records} records, ${formatBytes(summary.bytes)}) ` +
-        `in ${summary.batches} batch${summary.batches === 1 ? '' : 'es'} to ${describeTarget(target)} ` +
+      `sent ${plural(summary.events, 'event')} (${summary.records} records, ${formatBytes(summary.bytes)}) ` +
+        `in ${plural(summary.batches, 'batch', 'batches')} to ${describeTarget(target)} ` +
         `in ${summary.seconds.toFixed(2)} s (${rate.toFixed(1)} events/s)` +
-        (summary.problems.length > 0
-          ? `; ${summary.problems.length} input problem${summary.problems.length === 1 ? '' : 's'} not sent`
-          : ''),
+        (summary.problems.length > 0 ? `; ${plural(summary.problems.length, 'input problem')} not sent` : ''),
     );
     return summary.problems.length > 0 ? EXIT_MALFORMED : EXIT_OK;
   } catch (error) {
@@ -172,7 +151,7 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
     const code = error instanceof DetectorError ? `${error.code}: ` : '';
     writeLine(
       io.stderr,
-      `send: publishing to ${describeTarget(target)} failed${sent}: ${code}${safeErrorText(error)}`,
+      `send: publishing to ${describeTarget(target)} failed${sent}: ${code}${errorText(error)}`,
     );
     return error instanceof DetectorError && error.code === 'USAGE' ? EXIT_USAGE : EXIT_DELIVERY;
   } finally {
@@ -209,7 +188,7 @@ async function publish(
     try {
       bytes = await file.read();
     } catch (error) {
-      problems.push({ origin: file.path, code: 'USAGE', reason: `Cannot read: ${safeErrorText(error)}` });
+      problems.push({ origin: file.path, code: 'USAGE', reason: `Cannot read: ${errorText(error)}` });
       continue;
     }
     if (options.raw) {

@@ -1,150 +1,183 @@
-import * as z from '../zod';
-import { DetectorError } from '../errors';
-
-/**
- * Every setting the detector reads, validated once at start-up. The README's configuration table and the
- * Bicep app settings are checked against `SETTINGS` by tests, so add a setting here first.
+/*
+ * Every setting the detector reads, in one table: name, when it is required, its default, what it means and
+ * the schema that checks it. The environment is validated against the table once at start-up; the README's
+ * configuration table is generated from it and the Bicep app settings are tested against it, so a setting
+ * is added here and nowhere else.
  */
-export interface SettingDoc {
-  readonly name: string;
-  readonly required: 'always' | 'function' | 'delivery' | 'no';
-  readonly default?: string;
+import { ALERT_STREAM_NAME } from '../alert/columns';
+import { DetectorError } from '../lib/errors';
+import * as z from '../lib/zod';
+
+/** When a setting must be given: by the function in Azure, to deliver to Log Analytics, or never. */
+export type RequiredWhen = 'function' | 'delivery' | 'no';
+
+interface SettingSpec<T> {
+  readonly required: RequiredWhen;
   readonly description: string;
+  /** Applied when the setting is unset or blank; the README shows it. */
+  readonly default?: T;
+  /** Parses the trimmed text (undefined when unset or blank). */
+  readonly schema: z.ZodMiniType<T | undefined, string | undefined>;
 }
+
+/** Keeps each entry's value type for `Settings` while checking its shape. */
+const spec = <T>(s: SettingSpec<T>): SettingSpec<T> => s;
+
+const matching = (pattern: RegExp, message: string) =>
+  z.optional(z.string().check(z.regex(pattern, message)));
+
+const text = z.optional(z.string());
+
+const httpsUrl = (name: string) =>
+  z.optional(
+    z.string().check(
+      z.refine((v) => URL.canParse(v), { error: `${name} must be an absolute URL` }),
+      z.refine((v) => !URL.canParse(v) || new URL(v).protocol === 'https:', {
+        error: `${name} must use https:// (bearer tokens are never sent over plain http)`,
+      }),
+    ),
+  );
+
+/** Blob container names: 3-63 lowercase letters, digits and single hyphens. */
+export const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
+export const CONTAINER_NAME_RULE = '3-63 lowercase letters, digits, single hyphens';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const DEFAULT_EVENTHUB_NAME = 'insights-activity-logs';
 export const DEFAULT_CONSUMER_GROUP = 'packet-capture-detector';
 export const DEFAULT_DEAD_LETTER_CONTAINER = 'packet-capture-dead-letters';
+
+/** The name of the trigger's connection (`connection` in the function's options), and its settings' prefix. */
 export const EVENTHUB_CONNECTION = 'EventHubConnection';
 
-export const SETTINGS: readonly SettingDoc[] = [
-  {
-    name: 'LOGS_INGESTION_ENDPOINT',
+export const SETTINGS_TABLE = {
+  LOGS_INGESTION_ENDPOINT: spec({
     required: 'delivery',
     description:
       'Logs ingestion endpoint of the DCR (https only). Unset: alerts are written to stdout as JSON Lines.',
-  },
-  { name: 'LOGS_INGESTION_RULE_ID', required: 'delivery', description: 'Immutable id of the DCR (`dcr-…`).' },
-  {
-    name: 'LOGS_INGESTION_STREAM_NAME',
+    schema: httpsUrl('LOGS_INGESTION_ENDPOINT'),
+  }),
+  LOGS_INGESTION_RULE_ID: spec({
     required: 'delivery',
-    default: 'Custom-PacketCaptureAlerts_CL',
-    description: 'DCR stream that receives alert rows.',
-  },
-  {
-    name: 'AZURE_CLIENT_ID',
-    required: 'no',
-    description:
-      'Client id of the user-assigned managed identity (unset: system-assigned / developer login).',
-  },
-  {
-    name: 'EVENTHUB_NAME',
-    required: 'function',
-    default: DEFAULT_EVENTHUB_NAME,
-    description: 'Event Hub that receives the Activity Log export.',
-  },
-  {
-    name: 'EVENTHUB_CONSUMER_GROUP',
-    required: 'function',
-    default: DEFAULT_CONSUMER_GROUP,
-    description: 'Consumer group the detector reads with (its own, so other readers are unaffected).',
-  },
-  {
-    name: `${EVENTHUB_CONNECTION}__fullyQualifiedNamespace`,
-    required: 'function',
-    description:
-      'Event Hubs namespace host (`<ns>.servicebus.windows.net`) for the identity-based trigger connection. Locally, set `EventHubConnection` to a connection string instead.',
-  },
-  {
-    name: 'EVENTHUB_CONNECTION_STRING',
-    required: 'no',
-    description:
-      '`send` and `consume` only: an Event Hubs connection string (emulator, or SAS where identities are not possible). In Azure prefer `--namespace` with an identity.',
-  },
-  {
-    name: 'DEAD_LETTER_CONTAINER',
-    required: 'no',
-    default: DEFAULT_DEAD_LETTER_CONTAINER,
-    description: 'Blob container that keeps undeliverable alerts and malformed messages.',
-  },
-  {
-    name: 'DEAD_LETTER_BLOB_SERVICE_URI',
-    required: 'no',
-    description:
-      'Blob endpoint for dead letters (https). Unset: `AzureWebJobsStorage__blobServiceUri`, then `AzureWebJobsStorage`.',
-  },
-  {
-    name: 'DELIVERY_TIME_BUDGET_SECONDS',
-    required: 'no',
-    default: '240',
-    description:
-      'Time one invocation may spend retrying delivery before dead-lettering (below functionTimeout).',
-  },
-];
-
-/** Trimmed; an empty value counts as unset. */
-const optionalText = z.optional(
-  z.pipe(
-    z.string().check(z.trim()),
-    z.transform((v) => (v === '' ? undefined : v)),
-  ),
-);
-
-/** A setting that, when set, must also satisfy `schema`. */
-const optionalSetting = <T extends z.ZodMiniType<unknown, string>>(schema: T) =>
-  z.pipe(optionalText, z.optional(schema));
-
-const matching = (pattern: RegExp, message: string) => z.string().check(z.regex(pattern, message));
-
-const httpsUrl = (name: string) =>
-  z.string().check(
-    z.refine((v) => URL.canParse(v), { error: `${name} must be an absolute URL` }),
-    z.refine((v) => !URL.canParse(v) || new URL(v).protocol === 'https:', {
-      error: `${name} must use https:// (bearer tokens are never sent over plain http)`,
-    }),
-  );
-
-const rawSchema = z.object({
-  LOGS_INGESTION_ENDPOINT: optionalSetting(httpsUrl('LOGS_INGESTION_ENDPOINT')),
-  LOGS_INGESTION_RULE_ID: optionalSetting(
-    matching(
+    description: 'Immutable id of the DCR (`dcr-…`).',
+    schema: matching(
       /^dcr-[0-9a-f]{32}$/i,
       'LOGS_INGESTION_RULE_ID must be a DCR immutable id like dcr-<32 hex digits>',
     ),
-  ),
-  LOGS_INGESTION_STREAM_NAME: optionalSetting(
-    matching(/^Custom-[A-Za-z0-9_]+$/, 'LOGS_INGESTION_STREAM_NAME must look like Custom-<Name>'),
-  ),
-  AZURE_CLIENT_ID: optionalSetting(
-    matching(
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-      'AZURE_CLIENT_ID must be a GUID',
+  }),
+  LOGS_INGESTION_STREAM_NAME: spec({
+    required: 'delivery',
+    default: ALERT_STREAM_NAME,
+    description: 'DCR stream that receives alert rows.',
+    schema: matching(/^Custom-[A-Za-z0-9_]+$/, 'LOGS_INGESTION_STREAM_NAME must look like Custom-<Name>'),
+  }),
+  AZURE_CLIENT_ID: spec({
+    required: 'no',
+    description:
+      'Client id of the user-assigned managed identity (unset: system-assigned / developer login).',
+    schema: matching(GUID, 'AZURE_CLIENT_ID must be a GUID'),
+  }),
+  EVENTHUB_NAME: spec({
+    required: 'function',
+    default: DEFAULT_EVENTHUB_NAME,
+    description: 'Event Hub that receives the Activity Log export.',
+    schema: text,
+  }),
+  EVENTHUB_CONSUMER_GROUP: spec({
+    required: 'function',
+    default: DEFAULT_CONSUMER_GROUP,
+    description: 'Consumer group the detector reads with (its own, so other readers are unaffected).',
+    schema: text,
+  }),
+  EventHubConnection__fullyQualifiedNamespace: spec({
+    required: 'function',
+    description:
+      'Event Hubs namespace host (`<ns>.servicebus.windows.net`) for the identity-based trigger connection. Locally, set `EventHubConnection` to a connection string instead.',
+    schema: text,
+  }),
+  EventHubConnection: spec({
+    required: 'no',
+    description:
+      'Locally only: the trigger connection as an Event Hubs connection string (the emulator). In Azure the identity-based `EventHubConnection__fullyQualifiedNamespace` is used.',
+    schema: text,
+  }),
+  EVENTHUB_CONNECTION_STRING: spec({
+    required: 'no',
+    description:
+      '`send` and `consume` only: an Event Hubs connection string (emulator, or SAS where identities are not possible). In Azure prefer `--namespace` with an identity.',
+    schema: text,
+  }),
+  DEAD_LETTER_CONTAINER: spec({
+    required: 'no',
+    default: DEFAULT_DEAD_LETTER_CONTAINER,
+    description: 'Blob container that keeps undeliverable alerts and malformed messages.',
+    schema: matching(
+      CONTAINER_NAME,
+      `DEAD_LETTER_CONTAINER must be a valid blob container name (${CONTAINER_NAME_RULE})`,
     ),
-  ),
-  EVENTHUB_NAME: optionalText,
-  EVENTHUB_CONSUMER_GROUP: optionalText,
-  [`${EVENTHUB_CONNECTION}__fullyQualifiedNamespace`]: optionalText,
-  [EVENTHUB_CONNECTION]: optionalText,
-  DEAD_LETTER_CONTAINER: optionalSetting(
-    matching(
-      /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/,
-      'DEAD_LETTER_CONTAINER must be a valid blob container name (3-63 lowercase letters, digits, single hyphens)',
+  }),
+  DEAD_LETTER_BLOB_SERVICE_URI: spec({
+    required: 'no',
+    description:
+      'Blob endpoint for dead letters (https). Unset: the host storage (`AzureWebJobsStorage__blobServiceUri`, `__accountName`, then `AzureWebJobsStorage`).',
+    schema: httpsUrl('DEAD_LETTER_BLOB_SERVICE_URI'),
+  }),
+  AzureWebJobsStorage__blobServiceUri: spec({
+    required: 'no',
+    description:
+      "The Functions host storage's blob endpoint (identity-based); also where dead letters and `consume` checkpoints go unless told otherwise.",
+    schema: text,
+  }),
+  AzureWebJobsStorage__accountName: spec({
+    required: 'no',
+    description: 'The host storage account by name (identity-based), when no blob endpoint is given.',
+    schema: text,
+  }),
+  AzureWebJobsStorage: spec({
+    required: 'no',
+    description:
+      'Locally only: the host storage as a connection string (`UseDevelopmentStorage=true` for Azurite).',
+    schema: text,
+  }),
+  DELIVERY_TIME_BUDGET_SECONDS: spec({
+    required: 'no',
+    default: 240,
+    description:
+      'Time one invocation may spend retrying delivery before dead-lettering (below functionTimeout).',
+    schema: z.optional(
+      z.coerce
+        .number<string>()
+        .check(
+          z.refine(Number.isInteger, { error: 'DELIVERY_TIME_BUDGET_SECONDS must be a whole number' }),
+          z.minimum(1, 'DELIVERY_TIME_BUDGET_SECONDS must be at least 1'),
+          z.maximum(3600, 'DELIVERY_TIME_BUDGET_SECONDS must be at most 3600'),
+        ),
     ),
-  ),
-  DEAD_LETTER_BLOB_SERVICE_URI: optionalSetting(httpsUrl('DEAD_LETTER_BLOB_SERVICE_URI')),
-  AzureWebJobsStorage__blobServiceUri: optionalText,
-  AzureWebJobsStorage__accountName: optionalText,
-  AzureWebJobsStorage: optionalText,
-  DELIVERY_TIME_BUDGET_SECONDS: optionalSetting(
-    z.coerce
-      .number<string>()
-      .check(
-        z.refine(Number.isInteger, { error: 'DELIVERY_TIME_BUDGET_SECONDS must be a whole number' }),
-        z.minimum(1, 'DELIVERY_TIME_BUDGET_SECONDS must be at least 1'),
-        z.maximum(3600, 'DELIVERY_TIME_BUDGET_SECONDS must be at most 3600'),
-      ),
-  ),
-});
+  }),
+} as const;
+
+type Table = typeof SETTINGS_TABLE;
+export type SettingName = keyof Table;
+type ValueOf<K extends SettingName> = Table[K] extends SettingSpec<infer T> ? T : never;
+type Values = { readonly [K in SettingName]: ValueOf<K> | undefined };
+
+/** The table as rows, in declaration order (README, infra tests). */
+export interface SettingRow {
+  readonly name: string;
+  readonly required: RequiredWhen;
+  readonly default?: string;
+  readonly description: string;
+}
+
+export const SETTINGS: readonly SettingRow[] = Object.entries(SETTINGS_TABLE).map(
+  ([name, s]: [string, SettingSpec<string | number>]) => ({
+    name,
+    required: s.required,
+    ...(s.default === undefined ? {} : { default: String(s.default) }),
+    description: s.description,
+  }),
+);
 
 export interface LogsIngestionSettings {
   readonly endpoint: string;
@@ -152,10 +185,13 @@ export interface LogsIngestionSettings {
   readonly streamName: string;
 }
 
-/** Where dead letters go: an identity-based blob endpoint, or a connection string (local/Azurite only). */
-export type DeadLetterStorage =
+/** A Blob Storage account: an identity-based blob endpoint, or a connection string (local/Azurite only). */
+export type BlobStorage =
   | { readonly kind: 'serviceUri'; readonly serviceUri: string }
   | { readonly kind: 'connectionString'; readonly connectionString: string };
+
+/** Kept for the dead-letter store's readers: the same shape as any other blob storage. */
+export type DeadLetterStorage = BlobStorage;
 
 export interface Settings {
   /** Undefined: no Logs Ingestion configured, alerts go to stdout. */
@@ -164,27 +200,67 @@ export interface Settings {
   readonly eventHubName: string;
   readonly consumerGroup: string;
   readonly deadLetterContainer: string;
-  readonly deadLetterStorage: DeadLetterStorage | undefined;
+  /** The Functions host storage (`AzureWebJobsStorage…`), when configured. */
+  readonly hostStorage: BlobStorage | undefined;
+  /** `DEAD_LETTER_BLOB_SERVICE_URI`, else the host storage. */
+  readonly deadLetterStorage: BlobStorage | undefined;
   readonly deliveryTimeBudgetMs: number;
 }
 
 export type SettingsPurpose = 'function' | 'cli';
+
+function trimmed(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Parses every setting of the table; problems are named by setting. */
+function parseValues(env: NodeJS.ProcessEnv): { values: Values; problems: string[]; issues: unknown[] } {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const issues: unknown[] = [];
+  for (const [name, s] of Object.entries(SETTINGS_TABLE) as [string, SettingSpec<unknown>][]) {
+    const parsed = s.schema.safeParse(trimmed(env, name));
+    if (parsed.success) {
+      values[name] = parsed.data ?? s.default;
+      continue;
+    }
+    issues.push(parsed.error);
+    for (const issue of parsed.error.issues) {
+      problems.push(issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`);
+    }
+  }
+  return { values: values as Values, problems, issues };
+}
+
+/** A setting with a default, after parsing: never undefined. */
+function withDefault<K extends SettingName>(values: Values, name: K): ValueOf<K> {
+  const value = values[name] ?? (SETTINGS_TABLE[name] as SettingSpec<ValueOf<K>>).default;
+  if (value === undefined) throw new Error(`setting ${name} has no default`);
+  return value;
+}
+
+/** The host storage as the Functions host reads it: blob endpoint, then account name, then connection string. */
+function resolveHostStorage(values: Values): BlobStorage | undefined {
+  const serviceUri =
+    values.AzureWebJobsStorage__blobServiceUri ??
+    (values.AzureWebJobsStorage__accountName === undefined
+      ? undefined
+      : `https://${values.AzureWebJobsStorage__accountName}.blob.core.windows.net`);
+  if (serviceUri !== undefined) return { kind: 'serviceUri', serviceUri };
+  if (values.AzureWebJobsStorage !== undefined)
+    return { kind: 'connectionString', connectionString: values.AzureWebJobsStorage };
+  return undefined;
+}
 
 /**
  * Validates the environment. Throws one `CONFIG_INVALID` error that names every problem, so a deployment
  * is fixed in one round trip rather than one setting at a time.
  */
 export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): Settings {
-  const parsed = rawSchema.safeParse(env);
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = issue.path.join('.');
-      problems.push(issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`);
-    }
-  }
+  const { values, problems, issues } = parseValues(env);
   // Presence rules are checked on the raw environment, so they are reported even when a value is malformed.
-  const present = (name: string) => (env[name] ?? '').trim() !== '';
+  const present = (name: string) => trimmed(env, name) !== undefined;
   const hasEndpoint = present('LOGS_INGESTION_ENDPOINT');
   const hasRuleId = present('LOGS_INGESTION_RULE_ID');
   if (hasRuleId && !hasEndpoint)
@@ -206,47 +282,32 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
     }
   }
 
-  const raw = parsed.success ? parsed.data : undefined;
-  const logsIngestion: LogsIngestionSettings | undefined =
-    raw?.LOGS_INGESTION_ENDPOINT !== undefined && raw.LOGS_INGESTION_RULE_ID !== undefined
-      ? {
-          endpoint: raw.LOGS_INGESTION_ENDPOINT,
-          ruleId: raw.LOGS_INGESTION_RULE_ID,
-          streamName: raw.LOGS_INGESTION_STREAM_NAME ?? 'Custom-PacketCaptureAlerts_CL',
-        }
-      : undefined;
-
-  if (problems.length > 0 || !raw) {
+  if (problems.length > 0) {
     throw new DetectorError(
       'CONFIG_INVALID',
       `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n- ${problems.join('\n- ')}`,
-      parsed.success ? undefined : { cause: parsed.error },
+      issues.length === 0
+        ? undefined
+        : { cause: issues.length === 1 ? issues[0] : new AggregateError(issues) },
     );
   }
 
+  const endpoint = values.LOGS_INGESTION_ENDPOINT;
+  const ruleId = values.LOGS_INGESTION_RULE_ID;
+  const hostStorage = resolveHostStorage(values);
+  const deadLetterUri = values.DEAD_LETTER_BLOB_SERVICE_URI;
   return {
-    logsIngestion,
-    managedIdentityClientId: raw.AZURE_CLIENT_ID,
-    eventHubName: raw.EVENTHUB_NAME ?? DEFAULT_EVENTHUB_NAME,
-    consumerGroup: raw.EVENTHUB_CONSUMER_GROUP ?? DEFAULT_CONSUMER_GROUP,
-    deadLetterContainer: raw.DEAD_LETTER_CONTAINER ?? DEFAULT_DEAD_LETTER_CONTAINER,
-    deadLetterStorage: resolveDeadLetterStorage(raw),
-    deliveryTimeBudgetMs: (raw.DELIVERY_TIME_BUDGET_SECONDS ?? 240) * 1000,
+    logsIngestion:
+      endpoint !== undefined && ruleId !== undefined
+        ? { endpoint, ruleId, streamName: withDefault(values, 'LOGS_INGESTION_STREAM_NAME') }
+        : undefined,
+    managedIdentityClientId: values.AZURE_CLIENT_ID,
+    eventHubName: withDefault(values, 'EVENTHUB_NAME'),
+    consumerGroup: withDefault(values, 'EVENTHUB_CONSUMER_GROUP'),
+    deadLetterContainer: withDefault(values, 'DEAD_LETTER_CONTAINER'),
+    hostStorage,
+    deadLetterStorage:
+      deadLetterUri === undefined ? hostStorage : { kind: 'serviceUri', serviceUri: deadLetterUri },
+    deliveryTimeBudgetMs: withDefault(values, 'DELIVERY_TIME_BUDGET_SECONDS') * 1000,
   };
-}
-
-function resolveDeadLetterStorage(raw: z.infer<typeof rawSchema>): DeadLetterStorage | undefined {
-  if (raw.DEAD_LETTER_BLOB_SERVICE_URI)
-    return { kind: 'serviceUri', serviceUri: raw.DEAD_LETTER_BLOB_SERVICE_URI };
-  if (raw.AzureWebJobsStorage__blobServiceUri) {
-    return { kind: 'serviceUri', serviceUri: raw.AzureWebJobsStorage__blobServiceUri };
-  }
-  if (raw.AzureWebJobsStorage__accountName) {
-    return {
-      kind: 'serviceUri',
-      serviceUri: `https://${raw.AzureWebJobsStorage__accountName}.blob.core.windows.net`,
-    };
-  }
-  if (raw.AzureWebJobsStorage) return { kind: 'connectionString', connectionString: raw.AzureWebJobsStorage };
-  return undefined;
 }

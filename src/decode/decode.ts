@@ -1,12 +1,14 @@
-import { describeValue, type ErrorCode } from '../errors';
-
-/**
+/*
  * Turns one trigger batch element into record candidates. An element may be a Buffer (dataType 'binary'),
  * a string, or a value the worker already parsed. A body is normally `{"records":[...]}`; a single record,
  * an array of records or of bodies, and JSON Lines (the blob archive's PT1H.json) are accepted too.
  * Decoding never throws: whatever cannot be read becomes a problem carrying the raw input, and every
  * readable record beside it is still returned.
  */
+import { describeValue, type ErrorCode } from '../lib/errors';
+import { errorText } from '../lib/errorText';
+import { safeStringify } from '../lib/text';
+
 export interface DecodeProblem {
   readonly code: ErrorCode;
   readonly reason: string;
@@ -160,25 +162,4 @@ function isBody(value: unknown): value is { records: unknown } {
 
 function withLine(problem: DecodeProblem, line: number | undefined): DecodeProblem {
   return line === undefined ? problem : { ...problem, line };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** JSON text of a value for keeping it raw; falls back to String() for values JSON cannot express. */
-export function safeStringify(value: unknown): string {
-  try {
-    // JSON.stringify returns undefined for undefined, functions and symbols despite its declared type.
-    const text = JSON.stringify(value) as string | undefined;
-    return text ?? String(value);
-  } catch {
-    // Deep nesting overflows the stack in JSON.stringify and in String() alike; a throw here would fail the
-    // whole batch (and, under the retry policy, block the partition).
-    try {
-      return String(value);
-    } catch {
-      return `[${describeValue(value)} too deeply nested to keep]`;
-    }
-  }
 }

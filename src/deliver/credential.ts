@@ -1,6 +1,4 @@
-import type { TokenCredential } from '@azure/identity';
-
-/**
+/*
  * Which credential the detector uses, decided from the environment once:
  * - In Azure (App Service / Functions: `IDENTITY_ENDPOINT`, `MSI_ENDPOINT` or `WEBSITE_INSTANCE_ID` set):
  *   `ManagedIdentityCredential`, user-assigned when `AZURE_CLIENT_ID` is set, else system-assigned. Never
@@ -9,6 +7,9 @@ import type { TokenCredential } from '@azure/identity';
  * - Elsewhere (a developer or operator running the CLI): `DefaultAzureCredential` (Azure CLI, azd,
  *   environment, ...), with `AZURE_CLIENT_ID` passed as the managed identity to use if it gets that far.
  */
+import type { TokenCredential } from '@azure/identity';
+import { once } from '../lib/once';
+
 export type CredentialChoice =
   | { readonly kind: 'managedIdentity'; readonly clientId?: string }
   | { readonly kind: 'default'; readonly managedIdentityClientId?: string };
@@ -35,22 +36,15 @@ export function describeCredential(choice: CredentialChoice): string {
  * is written, so starting the function (and every batch without alerts) never loads it.
  */
 export function lazyCredential(choice: CredentialChoice): () => Promise<TokenCredential> {
-  let pending: Promise<TokenCredential> | undefined;
-  return () => {
-    pending ??= (async () => {
-      const identity = await import('@azure/identity');
-      if (choice.kind === 'managedIdentity') {
-        return choice.clientId
-          ? new identity.ManagedIdentityCredential({ clientId: choice.clientId })
-          : new identity.ManagedIdentityCredential();
-      }
-      return choice.managedIdentityClientId
-        ? new identity.DefaultAzureCredential({ managedIdentityClientId: choice.managedIdentityClientId })
-        : new identity.DefaultAzureCredential();
-    })().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    });
-    return pending;
-  };
+  return once(async () => {
+    const identity = await import('@azure/identity');
+    if (choice.kind === 'managedIdentity') {
+      return choice.clientId
+        ? new identity.ManagedIdentityCredential({ clientId: choice.clientId })
+        : new identity.ManagedIdentityCredential();
+    }
+    return choice.managedIdentityClientId
+      ? new identity.DefaultAzureCredential({ managedIdentityClientId: choice.managedIdentityClientId })
+      : new identity.DefaultAzureCredential();
+  });
 }

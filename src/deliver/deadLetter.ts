@@ -1,17 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { TokenCredential } from '@azure/identity';
-// The types of the ESM build: that is what `await import()` loads at run time from the compiled CommonJS.
-import type { BlobLeaseClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob' with {
-  'resolution-mode': 'import',
-};
-import * as z from '../zod';
-import { ALERT_COLUMNS, type AlertRow, type ColumnType } from '../alert/columns';
-import type { DeadLetterStorage } from '../config/settings';
-import { DetectorError } from '../errors';
-import { describeFailure, sanitizeText } from './retryPolicy';
-import type { BatchInfo, MalformedMessage, MalformedStore } from './types';
-
-/**
+/*
  * The dead-letter container: alerts that could not be delivered within the budget, and malformed messages
  * kept raw for a person. One JSON blob per batch and kind, named so a listing sorts by time:
  *   alerts/2025-01-31/13-45-01.123Z_p3_s1200-1299_<uuid>.json
@@ -20,6 +7,22 @@ import type { BatchInfo, MalformedMessage, MalformedStore } from './types';
  * the blob's lease). The client is identity-based (service URI + credential) in Azure; a connection string
  * is accepted for Azurite. Neither a token nor a SAS is ever part of a name, metadata or content.
  */
+import { randomUUID } from 'node:crypto';
+import type { TokenCredential } from '@azure/identity';
+// The types of the ESM build: that is what `await import()` loads at run time from the compiled CommonJS.
+import type { BlobLeaseClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob' with {
+  'resolution-mode': 'import',
+};
+import { ALERT_COLUMNS, type AlertRow, type ColumnType } from '../alert/columns';
+import type { BlobStorage } from '../config/settings';
+import { DetectorError } from '../lib/errors';
+import { errorText } from '../lib/errorText';
+import { once } from '../lib/once';
+import { redactText } from '../lib/redact';
+import * as z from '../lib/zod';
+import type { BatchInfo, MalformedMessage, MalformedStore } from '../pipeline/ports';
+import { MAX_REASON_LENGTH } from './retryPolicy';
+
 export const ALERTS_PREFIX = 'alerts/';
 export const MALFORMED_PREFIX = 'malformed/';
 export const ALERT_DEAD_LETTER_SCHEMA = 'packet-capture-detector/dead-letter/alerts@1';
@@ -140,10 +143,10 @@ export function toMalformedEntry(m: MalformedMessage): MalformedDeadLetterEntry 
   const bytes = typeof m.raw === 'string' ? Buffer.from(m.raw, 'utf8') : m.raw;
   const text = typeof m.raw === 'string' ? m.raw : bytes.toString('utf8');
   const isText = typeof m.raw === 'string' || Buffer.from(text, 'utf8').equals(bytes);
-  const clean = isText ? sanitizeText(text) : undefined;
+  const clean = isText ? redactText(text) : undefined;
   return {
     code: m.code,
-    reason: sanitizeText(m.reason),
+    reason: redactText(m.reason),
     index: m.index,
     ...(m.partitionId === undefined ? {} : { partitionId: m.partitionId }),
     ...(m.offset === undefined ? {} : { offset: m.offset }),
@@ -192,7 +195,7 @@ export function checkConnectionString(connectionString: string): void {
 }
 
 export interface BlobDeadLetterConfig {
-  readonly storage: DeadLetterStorage;
+  readonly storage: BlobStorage;
   readonly container: string;
   /** Required for `serviceUri` storage. */
   readonly credential?: () => Promise<TokenCredential>;
@@ -219,7 +222,8 @@ export interface DeadLetterClaim {
 
 export class BlobDeadLetterStore implements MalformedStore, AlertDeadLetterWriter {
   readonly name = 'blob dead letters';
-  private containerPromise: Promise<ContainerClient> | undefined;
+  /** The container client, made (and the container created if missing) on first use only. */
+  private readonly container: () => Promise<ContainerClient> = once(() => this.openContainer());
 
   constructor(private readonly config: BlobDeadLetterConfig) {
     if (config.storage.kind === 'connectionString') checkConnectionString(config.storage.connectionString);
@@ -234,15 +238,6 @@ export class BlobDeadLetterStore implements MalformedStore, AlertDeadLetterWrite
       return `${this.config.storage.serviceUri.replace(/\/+$/, '')}/${this.config.container}`;
     }
     return `container ${this.config.container} (connection string)`;
-  }
-
-  /** The container client, made (and the container created if missing) on first use only. */
-  private container(): Promise<ContainerClient> {
-    this.containerPromise ??= this.openContainer().catch((error: unknown) => {
-      this.containerPromise = undefined;
-      throw error;
-    });
-    return this.containerPromise;
   }
 
   private async openContainer(): Promise<ContainerClient> {
@@ -302,9 +297,9 @@ export class BlobDeadLetterStore implements MalformedStore, AlertDeadLetterWrite
       schema: ALERT_DEAD_LETTER_SCHEMA,
       kind: 'alerts',
       writtenAt: at.toISOString(),
-      reason: sanitizeText(reasons.join(' | ')).slice(0, 2_000),
+      reason: redactText(reasons.join(' | ')).slice(0, 2_000),
       batch: plainBatch(batch),
-      failures: failures.map((f) => ({ reason: sanitizeText(f.reason), alertIds: [...f.alertIds] })),
+      failures: failures.map((f) => ({ reason: redactText(f.reason), alertIds: [...f.alertIds] })),
       replayAttempts: 0,
       alerts: [...alerts],
     };
@@ -313,7 +308,7 @@ export class BlobDeadLetterStore implements MalformedStore, AlertDeadLetterWrite
     } catch (error) {
       throw new DetectorError(
         'DEAD_LETTER_FAILED',
-        `Could not write ${alerts.length} undelivered alert(s) to the dead-letter container ${this.location}: ${describeFailure(error)}`,
+        `Could not write ${alerts.length} undelivered alert(s) to the dead-letter container ${this.location}: ${errorText(error, MAX_REASON_LENGTH)}`,
         { cause: error },
       );
     }
@@ -336,7 +331,7 @@ export class BlobDeadLetterStore implements MalformedStore, AlertDeadLetterWrite
     } catch (error) {
       throw new DetectorError(
         'DEAD_LETTER_FAILED',
-        `Could not keep ${messages.length} malformed message(s) in the dead-letter container ${this.location}: ${describeFailure(error)}`,
+        `Could not keep ${messages.length} malformed message(s) in the dead-letter container ${this.location}: ${errorText(error, MAX_REASON_LENGTH)}`,
         { cause: error },
       );
     }
@@ -394,7 +389,7 @@ export class BlobDeadLetterStore implements MalformedStore, AlertDeadLetterWrite
       } catch (error) {
         throw new DetectorError(
           'DELIVERY_FAILED',
-          `Dead letter ${name} is not JSON: ${describeFailure(error)}`,
+          `Dead letter ${name} is not JSON: ${errorText(error, MAX_REASON_LENGTH)}`,
           {
             cause: error,
           },
@@ -428,9 +423,9 @@ export class BlobDeadLetterStore implements MalformedStore, AlertDeadLetterWrite
         const next: AlertDeadLetter = {
           ...document,
           alerts,
-          failures: [{ reason: sanitizeText(error), alertIds: alerts.map((a) => a.AlertId) }],
+          failures: [{ reason: redactText(error), alertIds: alerts.map((a) => a.AlertId) }],
           replayAttempts: document.replayAttempts + 1,
-          lastReplayError: sanitizeText(error),
+          lastReplayError: redactText(error),
         };
         const body = JSON.stringify(next);
         await blob.upload(body, Buffer.byteLength(body), {

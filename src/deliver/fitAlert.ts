@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { AlertRow } from '../alert/columns';
-
-/**
+/*
  * Logs Ingestion truncates any field over 64 KB (which would leave the dynamic `Context` as broken JSON)
  * and rejects a call over 1 MB with 413. An oversized alert is therefore made to fit before it is sent:
  * deterministically (the same alert always yields the same row, so redeliveries stay identical), the
@@ -9,6 +6,9 @@ import type { AlertRow } from '../alert/columns';
  * SHA-256 of the original Context). The alert itself is never dropped, and the identity columns (time,
  * AlertId, rule) are never touched.
  */
+import { createHash } from 'node:crypto';
+import type { AlertRow } from '../alert/columns';
+
 export const FIELD_MAX_BYTES = 64_000;
 /** Leaves room for many rows per call and for the array framing under the 1,000,000-byte call limit. */
 export const ROW_MAX_BYTES = 256_000;

@@ -1,28 +1,24 @@
-import type { LogsIngestionClientOptions } from '@azure/monitor-ingestion';
-import type { StoragePipelineOptions } from '@azure/storage-blob';
-import type { Settings } from '../config/settings';
-import { DetectorError } from '../errors';
-import { chooseCredential, describeCredential, lazyCredential } from './credential';
-import { BlobDeadLetterStore } from './deadLetter';
-import { LogsIngestionSink, lazyLogsIngestionClient, retrySettings } from './logsIngestionSink';
-import { StderrMalformedStore, StdoutSink } from './stdoutSink';
-import type { AlertSink, Logger, MalformedStore } from './types';
-import type { RetrySettings, UploadClient, UploadHooks } from './uploader';
-
-/**
- * Chooses where alerts and malformed messages go:
+/*
+ * The one factory every host builds its `Delivery` with. It chooses where alerts and malformed messages go:
  * - Logs Ingestion configured: the Log Analytics table through `LogsIngestionClient`, with undeliverable
  *   alerts and malformed messages in the blob dead-letter container (required then).
- * - Otherwise: alerts on stdout as JSON Lines, malformed input described on stderr (the scan CLI).
+ * - Otherwise (or asked for with `local`): the host's local adapters, by default alerts on stdout as JSON
+ *   Lines and malformed input described on stderr.
  * Nothing here loads an Azure SDK: clients and the credential are made when first needed, and shared by
  * every delivery made from the same settings (the function makes one per invocation).
  */
-export interface Delivery {
-  readonly sink: AlertSink;
-  readonly malformedStore: MalformedStore;
-  /** Present with Logs Ingestion; replay uses it. */
-  readonly deadLetters?: BlobDeadLetterStore;
-}
+import type { LogsIngestionClientOptions } from '@azure/monitor-ingestion';
+import type { StoragePipelineOptions } from '@azure/storage-blob';
+import type { Settings } from '../config/settings';
+import { DetectorError } from '../lib/errors';
+import type { AlertSink, Delivery, Logger, MalformedStore } from '../pipeline/ports';
+import { chooseCredential, describeCredential, lazyCredential } from './credential';
+import { BlobDeadLetterStore } from './deadLetter';
+import { StderrMalformedStore, StdoutSink } from './local';
+import { LogsIngestionSink, lazyLogsIngestionClient, retrySettings } from './logsIngestionSink';
+import type { RetrySettings, UploadClient, UploadHooks } from './uploader';
+
+export { LogMalformedStore, StderrMalformedStore, StdoutSink } from './local';
 
 /** For tests and tools: trust a local certificate, shorten timings. Production passes none. */
 export interface DeliveryOverrides {
@@ -33,6 +29,22 @@ export interface DeliveryOverrides {
   readonly hooks?: UploadHooks;
 }
 
+export interface DeliveryOptions extends DeliveryOverrides {
+  /** Use the local adapters even when Logs Ingestion is configured (`--stdout`). */
+  readonly local?: boolean;
+  /** The local alert sink; default: JSON Lines on stdout. */
+  readonly localSink?: AlertSink;
+  /** The local store of malformed messages; default: described on stderr. */
+  readonly localMalformedStore?: MalformedStore;
+  /** Keeps malformed messages here whatever the destination (scan: the scanned files keep them). */
+  readonly malformedStore?: MalformedStore;
+}
+
+export interface DetectorDelivery extends Delivery {
+  /** Present with Logs Ingestion; replay uses it. */
+  readonly deadLetters?: BlobDeadLetterStore;
+}
+
 /** The Logs Ingestion client and the dead-letter store, both lazy; replay uses them without the sink. */
 export interface DeliveryParts {
   readonly client: () => Promise<UploadClient>;
@@ -40,6 +52,30 @@ export interface DeliveryParts {
 }
 
 const shared = new WeakMap<Settings, DeliveryParts>();
+
+function credentialFor(settings: Settings, overrides: DeliveryOverrides) {
+  return lazyCredential(chooseCredential(overrides.env ?? process.env, settings.managedIdentityClientId));
+}
+
+/** The dead-letter container of these settings; needs only the storage settings (`replay --list`). */
+export function createDeadLetterStore(
+  settings: Settings,
+  overrides: DeliveryOverrides = {},
+  credential = credentialFor(settings, overrides),
+): BlobDeadLetterStore {
+  if (!settings.deadLetterStorage) {
+    throw new DetectorError(
+      'CONFIG_INVALID',
+      'No dead-letter store is configured: set DEAD_LETTER_BLOB_SERVICE_URI (https), AzureWebJobsStorage__blobServiceUri / __accountName, or AzureWebJobsStorage',
+    );
+  }
+  return new BlobDeadLetterStore({
+    storage: settings.deadLetterStorage,
+    container: settings.deadLetterContainer,
+    credential,
+    ...(overrides.blobClientOptions ? { clientOptions: overrides.blobClientOptions } : {}),
+  });
+}
 
 export function createDeliveryParts(settings: Settings, overrides: DeliveryOverrides = {}): DeliveryParts {
   const li = settings.logsIngestion;
@@ -50,28 +86,41 @@ export function createDeliveryParts(settings: Settings, overrides: DeliveryOverr
       'Delivery to Logs Ingestion needs a dead-letter store for alerts that cannot be delivered: set DEAD_LETTER_BLOB_SERVICE_URI (https), AzureWebJobsStorage__blobServiceUri / __accountName, or AzureWebJobsStorage',
     );
   }
-  const credential = lazyCredential(
-    chooseCredential(overrides.env ?? process.env, settings.managedIdentityClientId),
-  );
+  const credential = credentialFor(settings, overrides);
   return {
     client: lazyLogsIngestionClient(li.endpoint, credential, overrides.logsIngestionClientOptions),
-    deadLetters: new BlobDeadLetterStore({
-      storage: settings.deadLetterStorage,
-      container: settings.deadLetterContainer,
-      credential,
-      ...(overrides.blobClientOptions ? { clientOptions: overrides.blobClientOptions } : {}),
-    }),
+    deadLetters: createDeadLetterStore(settings, overrides, credential),
   };
 }
 
-export function createDelivery(settings: Settings, logger: Logger, overrides?: DeliveryOverrides): Delivery {
-  const li = settings.logsIngestion;
-  if (!li) return { sink: new StdoutSink(), malformedStore: new StderrMalformedStore() };
+function hasOverrides(o: DeliveryOverrides): boolean {
+  return (
+    o.env !== undefined ||
+    o.logsIngestionClientOptions !== undefined ||
+    o.blobClientOptions !== undefined ||
+    o.retry !== undefined ||
+    o.hooks !== undefined
+  );
+}
 
-  let parts = overrides ? undefined : shared.get(settings);
+export function createDelivery(
+  settings: Settings,
+  logger: Logger,
+  options: DeliveryOptions = {},
+): DetectorDelivery {
+  const li = settings.logsIngestion;
+  if (!li || options.local === true) {
+    return {
+      sink: options.localSink ?? new StdoutSink(),
+      malformedStore: options.malformedStore ?? options.localMalformedStore ?? new StderrMalformedStore(),
+    };
+  }
+
+  const overridden = hasOverrides(options);
+  let parts = overridden ? undefined : shared.get(settings);
   if (!parts) {
-    parts = createDeliveryParts(settings, overrides ?? {});
-    if (!overrides) {
+    parts = createDeliveryParts(settings, options);
+    if (!overridden) {
       shared.set(settings, parts);
       logger.info('delivery configured', {
         sink: 'logs-ingestion',
@@ -89,8 +138,12 @@ export function createDelivery(settings: Settings, logger: Logger, overrides?: D
     client: parts.client,
     deadLetters: parts.deadLetters,
     logger,
-    retry: retrySettings(settings.deliveryTimeBudgetMs, overrides?.retry),
-    ...(overrides?.hooks ? { hooks: overrides.hooks } : {}),
+    retry: retrySettings(settings.deliveryTimeBudgetMs, options.retry),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
   });
-  return { sink, malformedStore: parts.deadLetters, deadLetters: parts.deadLetters };
+  return {
+    sink,
+    malformedStore: options.malformedStore ?? parts.deadLetters,
+    deadLetters: parts.deadLetters,
+  };
 }

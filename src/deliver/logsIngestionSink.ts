@@ -1,3 +1,7 @@
+/*
+ * The Logs Ingestion adapter of the `AlertSink` port: alert rows fitted to the service's limits, uploaded
+ * with retries inside the time budget, and whatever is still undelivered written to the dead-letter store.
+ */
 import type { TokenCredential } from '@azure/identity';
 import type { LogsIngestionClientOptions } from '@azure/monitor-ingestion';
 import type { AlertRow } from '../alert/columns';
@@ -12,7 +16,9 @@ import {
   type UploadHooks,
   type UploadOutcome,
 } from './uploader';
-import type { AlertSink, BatchInfo, DeliveryReport, Logger } from './types';
+import { errorText } from '../lib/errorText';
+import { once } from '../lib/once';
+import type { AlertSink, BatchInfo, DeliveryReport, Logger } from '../pipeline/ports';
 
 /**
  * Log messages operators query on (App Insights `traces`; fields follow the message as one JSON object).
@@ -36,20 +42,13 @@ export function lazyLogsIngestionClient(
   credential: () => Promise<TokenCredential>,
   clientOptions: LogsIngestionClientOptions = {},
 ): () => Promise<UploadClient> {
-  let pending: Promise<UploadClient> | undefined;
-  return () => {
-    pending ??= (async () => {
-      const { LogsIngestionClient } = await import('@azure/monitor-ingestion');
-      return new LogsIngestionClient(endpoint, await credential(), {
-        ...clientOptions,
-        retryOptions: { maxRetries: 0 },
-      });
-    })().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
+  return once(async () => {
+    const { LogsIngestionClient } = await import('@azure/monitor-ingestion');
+    return new LogsIngestionClient(endpoint, await credential(), {
+      ...clientOptions,
+      retryOptions: { maxRetries: 0 },
     });
-    return pending;
-  };
+  });
 }
 
 export interface LogsIngestionSinkConfig {
@@ -127,7 +126,7 @@ export class LogsIngestionSink implements AlertSink {
           alerts: undelivered.length,
           alertIds: undelivered.slice(0, MAX_IDS_PER_LOG_LINE).map((r) => r.AlertId),
           reasons: failures.map((f) => f.reason),
-          error: error instanceof Error ? error.message : String(error),
+          error: errorText(error),
           ...where,
         });
         throw error;

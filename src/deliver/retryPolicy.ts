@@ -1,6 +1,4 @@
-import { redactText } from '../alert/redact';
-
-/**
+/*
  * What to do with logs the service did not accept. Decided from the failure alone, so the same failure
  * is always handled the same way (and tests can pin every case down).
  * - `retry`: transient (throttling, server errors, timeouts, dropped connections, identity endpoint hiccups).
@@ -8,6 +6,9 @@ import { redactText } from '../alert/redact';
  *   still get in. A single row rejected this way is final.
  * - `final`: retrying inside this invocation cannot help (401/403/404, TLS trust, programming errors).
  */
+import { exponentialDelayMs } from '../lib/backoff';
+import { errorText } from '../lib/errorText';
+
 export type FailureClass =
   | { readonly kind: 'retry'; readonly reason: string; readonly retryAfterMs?: number }
   | { readonly kind: 'split'; readonly reason: string }
@@ -34,7 +35,8 @@ const NETWORK_CODES = new Set([
 const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AuthenticationError']);
 /** Longest Retry-After we honour; a longer one is treated as "not within this invocation". */
 export const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
-const MAX_REASON_LENGTH = 300;
+/** Failure reasons in logs and dead letters stay short: a status, a code and the service's sentence. */
+export const MAX_REASON_LENGTH = 300;
 
 interface ErrorLike {
   name?: unknown;
@@ -43,25 +45,6 @@ interface ErrorLike {
   statusCode?: unknown;
   cause?: unknown;
   response?: { headers?: { get?: (name: string) => string | undefined } };
-}
-
-/** A short, secret-free description for logs and dead letters. */
-export function describeFailure(error: unknown): string {
-  const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
-  const parts: string[] = [];
-  if (typeof e.statusCode === 'number') parts.push(`HTTP ${e.statusCode}`);
-  if (typeof e.code === 'string' && e.code !== '') parts.push(e.code);
-  else if (typeof e.name === 'string' && e.name !== 'Error' && e.name !== 'RestError') parts.push(e.name);
-  const message = typeof e.message === 'string' ? e.message : typeof error === 'string' ? error : '';
-  if (message) parts.push(message.replace(/\s+/g, ' ').trim());
-  return sanitizeText(parts.join(': ') || String(error)).slice(0, MAX_REASON_LENGTH);
-}
-
-const JWT_PATTERN = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
-
-/** Removes SAS parameters, account keys, bearer tokens and JWT-shaped strings from free text. */
-export function sanitizeText(text: string): string {
-  return redactText(text).replace(JWT_PATTERN, 'REDACTED_TOKEN');
 }
 
 /** Retry-After as seconds or an HTTP date; also the `retry-after-ms` / `x-ms-retry-after-ms` variants. */
@@ -92,7 +75,7 @@ function errorChain(error: unknown): ErrorLike[] {
 }
 
 export function classifyFailure(error: unknown): FailureClass {
-  const reason = describeFailure(error);
+  const reason = errorText(error, MAX_REASON_LENGTH);
   const chain = errorChain(error);
   const first = chain[0] ?? {};
   const status = typeof first.statusCode === 'number' ? first.statusCode : undefined;
@@ -129,7 +112,7 @@ export function retryDelayMs(
   random: () => number,
   retryAfterMs?: number,
 ): number {
-  const exp = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const exp = exponentialDelayMs(attempt, options.baseDelayMs, options.maxDelayMs);
   const backoff = exp / 2 + random() * (exp / 2);
   if (retryAfterMs === undefined) return Math.round(backoff);
   // Honour the service's figure, with a little jitter on top so throttled instances spread out.

@@ -1,7 +1,4 @@
-import { byteLength } from './fitAlert';
-import { classifyFailure, describeFailure, retryDelayMs, type BackoffOptions } from './retryPolicy';
-
-/**
+/*
  * Sends rows to Logs Ingestion with retries that respect the service, inside a time budget.
  *
  * The rows are cut into calls below the 1 MB limit here (not by the SDK), one call per `upload()`, so the
@@ -11,6 +8,10 @@ import { classifyFailure, describeFailure, retryDelayMs, type BackoffOptions } f
  * (`retryOptions.maxRetries = 0` where the client is made) so every retry is ours: counted, bounded by the
  * budget, and logged.
  */
+import { byteLength } from './fitAlert';
+import { errorText } from '../lib/errorText';
+import { classifyFailure, MAX_REASON_LENGTH, retryDelayMs, type BackoffOptions } from './retryPolicy';
+
 export interface UploadClient {
   upload(
     ruleId: string,
@@ -168,7 +169,7 @@ export async function uploadWithRetry<T extends object>(
   } catch (error) {
     return {
       accepted,
-      failed: [{ rows: [...rows], reason: `client unavailable: ${describeFailure(error)}` }],
+      failed: [{ rows: [...rows], reason: `client unavailable: ${errorText(error, MAX_REASON_LENGTH)}` }],
       retried,
       calls,
     };

@@ -1,5 +1,6 @@
+/* The rules the detector runs; the registry-wide test (test/detect/registry.test.ts) covers every one. */
 import { packetCaptureEnabled } from './rules/packetCaptureEnabled';
 import type { DetectionRule } from './types';
 
-/** Every rule the detector runs. Adding a rule here makes the registry-wide invariant test cover it. */
+/** Every rule the detector runs, in evaluation order. */
 export const RULES: readonly DetectionRule[] = [packetCaptureEnabled];

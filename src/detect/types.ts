@@ -1,16 +1,11 @@
+/*
+ * The detection contract every rule implements. A rule sees one normalized event and returns a finding or
+ * nothing; everything specific to one rule (its kinds, what it reads from request bodies) lives beside the
+ * rule under `rules/`, so a new rule is one new file there plus its registry entry.
+ */
 import type { ActivityEvent } from '../normalize/activityEvent';
 
 export type Severity = 'Informational' | 'Low' | 'Medium' | 'High';
-
-export type CaptureKind =
-  | 'NetworkWatcher'
-  | 'VirtualNetworkGateway'
-  | 'GatewayConnection'
-  | 'VpnGateway'
-  | 'VpnConnection'
-  | 'AzureFirewall'
-  | 'VirtualNetworkTap'
-  | 'NetworkInterfaceTap';
 
 export interface MitreTactic {
   readonly id: string;
@@ -27,18 +22,22 @@ export interface MitreTechnique {
 /** One operation the rule matches, upper-cased, tested by containment (the seed's semantics). */
 export interface OperationPattern {
   readonly pattern: string;
-  readonly kind: CaptureKind;
-  /** False for the seed's two patterns that are not documented Azure operations (kept for compatibility). */
+  /** The finding kind this operation produces, in the rule's own vocabulary. */
+  readonly kind: string;
+  /** False for patterns that are not documented Azure operations (kept for compatibility). */
   readonly documented: boolean;
   readonly description: string;
 }
 
-/** What a match adds beyond the event: which capture, and what the request body says about it. */
+/**
+ * What a match adds beyond the event. `attributes` fill the rule-specific alert columns: every key must be
+ * one of the rule's `attributeColumns`, each of which the alert column contract declares (a registry-wide
+ * test checks both), so a rule never invents a column the table does not have.
+ */
 export interface Finding {
-  readonly kind: CaptureKind;
+  readonly kind: string;
   readonly pattern: string;
-  readonly captureTarget: string;
-  readonly captureStorage: string;
+  readonly attributes: Readonly<Record<string, string>>;
 }
 
 export interface RuleFixture {
@@ -47,7 +46,7 @@ export interface RuleFixture {
   /** positive: must alert; negative: unrelated or not a start; nearMiss: looks like a match but is not. */
   readonly kind: 'positive' | 'negative' | 'nearMiss';
   readonly log: Readonly<Record<string, unknown>>;
-  readonly expectedKind?: CaptureKind;
+  readonly expectedKind?: string;
 }
 
 export interface DetectionRule {
@@ -65,6 +64,8 @@ export interface DetectionRule {
   readonly falsePositives: readonly string[];
   /** Every operation that can make this rule fire; the byte prefilter is derived from these. */
   readonly operationPatterns: readonly OperationPattern[];
+  /** The alert columns this rule's findings fill (declared in the alert column contract). */
+  readonly attributeColumns: readonly string[];
   evaluate(event: ActivityEvent): Finding | undefined;
   title(event: ActivityEvent): string;
   alertContext(event: ActivityEvent, finding: Finding): Record<string, unknown>;

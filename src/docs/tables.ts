@@ -1,7 +1,7 @@
+/* README tables, generated from the code's single definitions (a test keeps README equal to these). */
 import { ALERT_COLUMNS } from '../alert/columns';
 import { SETTINGS } from '../config/settings';
 
-/** README tables, generated from the code's single definitions (a test keeps README equal to these). */
 export function alertColumnsTable(): string {
   const rows = ALERT_COLUMNS.map((c) => `| \`${c.name}\` | ${c.type} | ${escapeCell(c.description)} |`);
   return ['| Column | Type | Meaning |', '|---|---|---|', ...rows].join('\n');

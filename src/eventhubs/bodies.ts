@@ -1,6 +1,4 @@
-import { describeValue, type ErrorCode } from '../errors';
-
-/**
+/*
  * Turns export files into Event Hubs event bodies the way a diagnostic setting would publish them:
  * `{"records":[...]}`. A body found in the input (a whole file, an array element, a JSON Lines line) is sent
  * unchanged as one event, never split or merged; loose records (the blob archive's JSON Lines, arrays of
@@ -10,6 +8,8 @@ import { describeValue, type ErrorCode } from '../errors';
  * The detector's decoder (`decodeMessage`) flattens every shape into records; sending needs the body
  * boundaries it discards, hence this separate (small) classification on top of `JSON.parse`.
  */
+import { describeValue, type ErrorCode } from '../lib/errors';
+
 export interface OutgoingBody {
   /** Where it came from: `file`, `file:line` or `file#index`; for messages and the summary. */
   readonly origin: string;

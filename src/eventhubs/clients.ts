@@ -1,4 +1,7 @@
-// Loaded with the send and consume commands only (main.ts imports those lazily), never by the function.
+/*
+ * Event Hubs clients for the send and consume commands, loaded with those commands only (main.ts imports
+ * them lazily), never by the function.
+ */
 import {
   EventHubConsumerClient,
   EventHubProducerClient,
@@ -9,12 +12,8 @@ import {
 } from '@azure/event-hubs';
 import type { TokenCredential } from '@azure/identity';
 import { chooseCredential, lazyCredential } from '../deliver/credential';
+import { nonEmpty } from '../lib/text';
 import type { EventHubTarget } from './target';
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
-}
 
 /**
  * The SDK retries even UnauthorizedError (keys may be rotating) with a fixed 30 s delay by default, so a

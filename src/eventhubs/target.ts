@@ -1,13 +1,14 @@
-import { redactText } from '../alert/redact';
-import { DEFAULT_EVENTHUB_NAME, EVENTHUB_CONNECTION } from '../config/settings';
-import { DetectorError } from '../errors';
-
-/**
+/*
  * Which Event Hub the send and consume commands talk to, and how they authenticate. One resolution for both
  * commands, from flags first and then the same settings the function reads (`EventHubConnection`,
  * `EventHubConnection__fullyQualifiedNamespace`, `EVENTHUB_NAME`), so a local.settings.json exported to the
  * shell works unchanged.
  */
+import { DEFAULT_EVENTHUB_NAME, EVENTHUB_CONNECTION } from '../config/settings';
+import { DetectorError } from '../lib/errors';
+import { redactText } from '../lib/redact';
+import { nonEmpty } from '../lib/text';
+
 export type EventHubTarget =
   | {
       readonly kind: 'connectionString';
@@ -32,11 +33,6 @@ export interface TargetFlags {
 
 /** The connection-string environment variable named in the CLI help (besides `EventHubConnection`). */
 export const EVENTHUB_CONNECTION_STRING_ENV = 'EVENTHUB_CONNECTION_STRING';
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
-}
 
 /** Key=value pairs of a connection string; keys compared case-insensitively as the SDK does. */
 export function connectionStringParts(connectionString: string): Map<string, string> {
@@ -121,31 +117,4 @@ export function resolveEventHubTarget(flags: TargetFlags, env: NodeJS.ProcessEnv
 
 export function describeTarget(target: EventHubTarget): string {
   return `${target.host}/${target.hub}`;
-}
-
-/**
- * An error's message with any connection string or token in it masked, on one line. The SDK reports
- * exhausted retries as an AggregateError with an empty message: its inner errors are what explain it.
- */
-export function safeErrorText(error: unknown): string {
-  const parts: string[] = [];
-  const visit = (e: unknown): void => {
-    if (e instanceof AggregateError) {
-      if (e.message !== '') parts.push(e.message);
-      for (const inner of e.errors) visit(inner);
-      return;
-    }
-    if (e instanceof Error) {
-      const code = (e as { code?: unknown }).code;
-      const named = !(e instanceof DetectorError) && typeof code === 'string' && !e.message.includes(code);
-      parts.push(named ? `${code}: ${e.message}` : e.message);
-      return;
-    }
-    parts.push(String(e));
-  };
-  visit(error);
-  const text = [...new Set(parts.filter((p) => p.trim() !== ''))].join('; ');
-  return redactText(text === '' ? 'unknown error' : text)
-    .replace(/\s+/g, ' ')
-    .trim();
 }

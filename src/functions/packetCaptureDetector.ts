@@ -1,15 +1,18 @@
+/*
+ * The Azure Function: registers the Activity Log batch trigger and nothing else. Settings are read at import
+ * so a bad deployment fails the worker's start with one message naming every bad or missing setting.
+ */
 import { app, type EventHubFunctionOptions } from '@azure/functions';
 import { EVENTHUB_CONNECTION, loadSettings } from '../config/settings';
-import { createEventHubHandler } from '../handler/eventHubHandler';
+import { createEventHubHandler } from './eventHubHandler';
 
-// Fails the worker's start with one message naming every bad or missing setting.
 const settings = loadSettings(process.env, 'function');
 
 /**
- * The Activity Log batch trigger. `dataType: 'binary'` (passed through to the binding though absent from
- * the typings) hands over raw bytes so the worker does not parse bodies the detector will skip. The retry
- * policy is what keeps the checkpoint from moving past a batch whose alerts could not be delivered or
- * dead-lettered: the trigger checkpoints even when the function throws.
+ * `dataType: 'binary'` (passed through to the binding though absent from the typings) hands over raw bytes
+ * so the worker does not parse bodies the detector will skip. The retry policy is what keeps the checkpoint
+ * from moving past a batch whose alerts could not be delivered or dead-lettered: the trigger checkpoints
+ * even when the function throws.
  */
 export const packetCaptureDetectorOptions = {
   connection: EVENTHUB_CONNECTION,

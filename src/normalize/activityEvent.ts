@@ -1,4 +1,4 @@
-/**
+/*
  * The one event model the rules see, whatever the source shape: a diagnostic-setting export record (Event
  * Hubs, blob archive) or a row shaped like the AzureActivity table. Every field is a plain value; nothing
  * here is trusted to be well-formed beyond its type.

@@ -1,6 +1,11 @@
-import * as z from '../zod';
-import { DetectorError, describeValue } from '../errors';
+/*
+ * One decoded record → the event model, or an error saying which field was wrong and how. Validation is
+ * the edge: past it, rules trust the event's types.
+ */
+import * as z from '../lib/zod';
+import { DetectorError, describeValue } from '../lib/errors';
 import type { ActivityEvent, SourceFormat } from './activityEvent';
+import { detectSourceFormat, readOperationName } from './operation';
 
 const CLAIM_UPN = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
 const CLAIM_OBJECT_ID = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
@@ -62,13 +67,6 @@ const azureActivitySchema = z.object({
   Properties_d: objectOrJson,
   Properties: objectOrJson,
 });
-
-/** AzureActivity rows are recognized by names only that table uses. */
-export function detectSourceFormat(record: Readonly<Record<string, unknown>>): SourceFormat {
-  return 'OperationNameValue' in record || 'ActivityStatusValue' in record || '_ResourceId' in record
-    ? 'AzureActivity'
-    : 'DiagnosticExport';
-}
 
 export type NormalizeResult =
   | { readonly ok: true; readonly event: ActivityEvent }
@@ -137,7 +135,8 @@ function fromExport(obj: Record<string, unknown>): NormalizeResult {
   const parsed = exportSchema.safeParse(obj);
   if (!parsed.success) return invalid(parsed.error, 'DiagnosticExport', obj);
   const r = parsed.data;
-  if (r.operationName === undefined) return missingOperation('DiagnosticExport', 'operationName');
+  const operationName = readOperationName(obj);
+  if (operationName === undefined) return missingOperation('DiagnosticExport', 'operationName');
   const claims = r.identity?.claims ?? {};
   const upn = claimText(claims[CLAIM_UPN]);
   const appId = claimText(claims.appid);
@@ -147,7 +146,7 @@ function fromExport(obj: Record<string, unknown>): NormalizeResult {
     event: {
       sourceFormat: 'DiagnosticExport',
       time: r.time ?? '',
-      operationName: r.operationName,
+      operationName,
       resultType: r.resultType ?? '',
       resourceId: r.resourceId ?? '',
       category: r.category ?? '',
@@ -167,7 +166,7 @@ function fromAzureActivity(obj: Record<string, unknown>): NormalizeResult {
   const parsed = azureActivitySchema.safeParse(obj);
   if (!parsed.success) return invalid(parsed.error, 'AzureActivity', obj);
   const r = parsed.data;
-  const operationName = r.OperationNameValue ?? r.OperationName;
+  const operationName = readOperationName(obj);
   if (operationName === undefined) return missingOperation('AzureActivity', 'OperationNameValue');
   const claims = asObject(r.Claims_d ?? r.Claims) ?? {};
   const properties = asObject(r.Properties_d ?? r.Properties);

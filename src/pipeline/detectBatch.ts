@@ -1,34 +1,16 @@
+/*
+ * decode → normalize → detect → alert rows, for one batch. Pure and synchronous: it never throws on input,
+ * a bad message or record becomes a `MalformedMessage` and every other record is still evaluated.
+ */
 import type { AlertRow } from '../alert/columns';
 import { buildAlert } from '../alert/buildAlert';
-import { decodeMessage, safeStringify } from '../decode/decode';
-import { prefilterFor } from '../decode/prefilter';
+import { decodeMessage } from '../decode/decode';
+import { prefilterFor } from '../detect/prefilter';
 import { RULES } from '../detect/registry';
 import type { DetectionRule } from '../detect/types';
-import type { MalformedMessage } from '../deliver/types';
+import { safeStringify } from '../lib/text';
 import { normalizeRecord } from '../normalize/normalize';
-
-/** Where one message came from: trigger metadata for Event Hubs, a file path for the CLI. */
-export interface MessageMeta {
-  readonly partitionId?: string;
-  readonly offset?: string;
-  readonly sequenceNumber?: number;
-  readonly enqueuedTimeUtc?: string;
-  readonly origin?: string;
-}
-
-export interface BatchCounts {
-  readonly messages: number;
-  readonly records: number;
-  readonly alerts: number;
-  readonly malformed: number;
-  /** Alerts with an AlertId already produced in this batch (the same record delivered twice). */
-  readonly duplicates: number;
-  /**
-   * Messages the byte prefilter skipped unparsed: well-framed bodies that cannot hold a matching record.
-   * Their records are not in `records` (they were never decoded) and were not validated.
-   */
-  readonly prefiltered: number;
-}
+import type { BatchCounts, MalformedMessage, MessageMeta } from './ports';
 
 export interface BatchResult {
   readonly alerts: AlertRow[];
@@ -40,16 +22,12 @@ export interface DetectOptions {
   readonly rules?: readonly DetectionRule[];
   readonly now?: Date;
   /**
-   * Skip raw bodies, and records, that cannot match any rule (src/decode/prefilter.ts). Default true;
+   * Skip raw bodies, and records, that cannot match any rule (src/detect/prefilter.ts). Default true;
    * false parses and validates everything (every malformed record is then reported).
    */
   readonly prefilter?: boolean;
 }
 
-/**
- * decode → normalize → detect → alert rows, for one batch. Pure and synchronous: it never throws on input,
- * a bad message or record becomes a `MalformedMessage` and every other record is still evaluated.
- */
 export function detectBatch(
   messages: readonly unknown[],
   metaFor: (index: number) => MessageMeta,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALERT_COLUMNS, RESERVED_COLUMN_NAMES } from '../../src/alert/columns';
 import { alertIdFor, buildAlert, toIsoUtc } from '../../src/alert/buildAlert';
-import { redactSecrets, redactText } from '../../src/alert/redact';
+import { redactSecrets, redactText } from '../../src/lib/redact';
 import { packetCaptureEnabled as rule } from '../../src/detect/rules/packetCaptureEnabled';
 import { normalizeRecord } from '../../src/normalize/normalize';
 

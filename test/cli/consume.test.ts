@@ -153,11 +153,11 @@ describe('packet-capture-detector consume', () => {
 
   it('handles a real SIGTERM in the built CLI: finishes, checkpoints, exits 0', async () => {
     const bin = join(root, 'bin/packet-capture-detector.js');
-    const built = join(root, 'dist/src/cli/consume.js');
+    const built = join(root, 'dist/src/cli/consume/index.js');
     // `npm test` builds first; a stale or missing build would test other code than the sources.
     expect(existsSync(built)).toBe(true);
     expect(statSync(built).mtimeMs).toBeGreaterThanOrEqual(
-      statSync(join(root, 'src/cli/consume.ts')).mtimeMs,
+      statSync(join(root, 'src/cli/consume/index.ts')).mtimeMs,
     );
 
     const send = captureIo({ env });

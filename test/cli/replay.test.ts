@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { CliIo } from '../../src/cli/io';
 import { runReplay } from '../../src/cli/replay';
-import type { BatchInfo } from '../../src/deliver/types';
+import type { BatchInfo } from '../../src/pipeline/ports';
 import { sampleAlerts } from '../support/alerts';
 import { CapturingLogger, startHarness, type Harness } from '../support/deliveryHarness';
 

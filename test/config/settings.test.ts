@@ -1,5 +1,9 @@
-import { loadSettings } from '../../src/config/settings';
-import { DetectorError } from '../../src/errors';
+import {
+  EVENTHUB_CONNECTION as EVENTHUB_CONNECTION_NAME,
+  loadSettings,
+  SETTINGS as SETTINGS_ROWS,
+} from '../../src/config/settings';
+import { DetectorError } from '../../src/lib/errors';
 
 const valid = {
   LOGS_INGESTION_ENDPOINT: 'https://dcr-1.westeurope-1.ingest.monitor.azure.com',
@@ -33,6 +37,7 @@ describe('loadSettings', () => {
       eventHubName: 'insights-activity-logs',
       consumerGroup: 'packet-capture-detector',
       deadLetterContainer: 'packet-capture-dead-letters',
+      hostStorage: { kind: 'serviceUri', serviceUri: 'https://st.blob.core.windows.net' },
       deadLetterStorage: { kind: 'serviceUri', serviceUri: 'https://st.blob.core.windows.net' },
       deliveryTimeBudgetMs: 240_000,
     });
@@ -93,5 +98,25 @@ describe('loadSettings', () => {
     expect(
       problemsOf({ DEAD_LETTER_BLOB_SERVICE_URI: 'http://127.0.0.1:10000/devstoreaccount1' }, 'cli'),
     ).toMatch(/DEAD_LETTER_BLOB_SERVICE_URI must use https/);
+  });
+});
+
+describe('the settings table', () => {
+  it('is the one list: documented rows, defaults applied from it, the trigger connection named in it', () => {
+    const names = SETTINGS_ROWS.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain(EVENTHUB_CONNECTION_NAME);
+    expect(names).toContain(`${EVENTHUB_CONNECTION_NAME}__fullyQualifiedNamespace`);
+    const defaults = Object.fromEntries(
+      SETTINGS_ROWS.filter((s) => s.default).map((s) => [s.name, s.default]),
+    );
+    const loaded = loadSettings({}, 'cli');
+    expect(defaults).toEqual({
+      LOGS_INGESTION_STREAM_NAME: 'Custom-PacketCaptureAlerts_CL',
+      EVENTHUB_NAME: loaded.eventHubName,
+      EVENTHUB_CONSUMER_GROUP: loaded.consumerGroup,
+      DEAD_LETTER_CONTAINER: loaded.deadLetterContainer,
+      DELIVERY_TIME_BUDGET_SECONDS: String(loaded.deliveryTimeBudgetMs / 1000),
+    });
   });
 });

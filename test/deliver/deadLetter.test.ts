@@ -1,5 +1,5 @@
 import { BlobServiceClient } from '@azure/storage-blob';
-import { DetectorError } from '../../src/errors';
+import { DetectorError } from '../../src/lib/errors';
 import {
   ALERTS_PREFIX,
   BlobDeadLetterStore,
@@ -7,7 +7,7 @@ import {
   checkConnectionString,
   deadLetterBlobName,
 } from '../../src/deliver/deadLetter';
-import type { BatchInfo } from '../../src/deliver/types';
+import type { BatchInfo } from '../../src/pipeline/ports';
 import { sampleAlerts } from '../support/alerts';
 import { startAzurite, type AzuriteInstance } from '../support/azurite';
 

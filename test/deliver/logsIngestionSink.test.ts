@@ -1,9 +1,9 @@
 import { loadSettings } from '../../src/config/settings';
 import { createDelivery } from '../../src/deliver/index';
-import { DetectorError } from '../../src/errors';
+import { DetectorError } from '../../src/lib/errors';
 import { FIELD_MAX_BYTES } from '../../src/deliver/fitAlert';
 import { LOG_DEAD_LETTERED, LOG_DELIVERY } from '../../src/deliver/logsIngestionSink';
-import type { BatchInfo } from '../../src/deliver/types';
+import type { BatchInfo } from '../../src/pipeline/ports';
 import { sampleAlert, sampleAlerts } from '../support/alerts';
 import { CapturingLogger, startHarness, type Harness } from '../support/deliveryHarness';
 import { startLogsIngestionFake } from '../support/logsIngestionFake';

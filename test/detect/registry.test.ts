@@ -1,3 +1,4 @@
+import { RULE_ATTRIBUTE_COLUMNS } from '../../src/alert/columns';
 import { RULES } from '../../src/detect/registry';
 import { normalizeRecord } from '../../src/normalize/normalize';
 import { FIXTURES_BY_RULE } from './fixtureIndex';
@@ -19,6 +20,10 @@ const SENTINEL_TACTICS = [
   'CommandAndControl',
   'Impact',
 ];
+
+it('registers rules with distinct ids', () => {
+  expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
+});
 
 describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
   it('has complete metadata', () => {
@@ -50,6 +55,14 @@ describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
     }
   });
 
+  it('fills only alert columns the contract declares as rule attributes', () => {
+    for (const c of rule.attributeColumns) expect(RULE_ATTRIBUTE_COLUMNS).toContain(c);
+  });
+
+  it('has operation patterns of its own finding kinds', () => {
+    for (const p of rule.operationPatterns) expect(p.kind.length).toBeGreaterThan(0);
+  });
+
   const fixtures = FIXTURES_BY_RULE[rule.id] ?? [];
 
   it('has positive, negative and near-miss fixtures', () => {
@@ -75,5 +88,9 @@ describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
     const finding = rule.evaluate(normalized.event);
     expect(finding !== undefined).toBe(fixture.expected);
     if (fixture.expectedKind) expect(finding?.kind).toBe(fixture.expectedKind);
+    if (finding) {
+      for (const key of Object.keys(finding.attributes)) expect(rule.attributeColumns).toContain(key);
+      expect(rule.operationPatterns.map((p) => p.pattern)).toContain(finding.pattern);
+    }
   });
 });

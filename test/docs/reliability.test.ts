@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadSettings } from '../../src/config/settings';
 import { createDelivery } from '../../src/deliver/index';
 import { LOG_DEAD_LETTERED, LOG_DEAD_LETTER_FAILED } from '../../src/deliver/logsIngestionSink';
-import { processEventBatch } from '../../src/handler/eventHubHandler';
+import { runBatch } from '../../src/pipeline/runBatch';
 import { analyzeKql, describeDiagnostics, type TableSchema } from '../infra/helpers/kusto';
 import { CapturingLogger, startHarness, type Harness } from '../support/deliveryHarness';
 import { makeWorkload } from '../faults/workload';
@@ -58,7 +58,7 @@ describe('docs/reliability.md', () => {
       const capture = new CapturingLogger();
       h.li.setDown(true);
       // Logs Ingestion down: dead-lettered; then the dead-letter store unreachable too: the batch fails.
-      await processEventBatch(batch!.messages, metas, info, h.delivery(capture, { budgetMs: 200 }), capture);
+      await runBatch(batch!.messages, metas, info, h.delivery(capture, { budgetMs: 200 }), capture);
       const broken = loadSettings(
         {
           ...h.env,
@@ -70,7 +70,7 @@ describe('docs/reliability.md', () => {
         ...h.overrides,
         retry: { ...h.overrides.retry, budgetMs: 200 },
       });
-      await processEventBatch(batch!.messages, metas, info, failing, capture).catch(() => undefined);
+      await runBatch(batch!.messages, metas, info, failing, capture).catch(() => undefined);
       for (const l of capture.lines)
         lines.push({ level: l.level, message: l.message, fields: l.fields ?? {} });
     }, 60_000);

@@ -4,7 +4,7 @@ import { runReplay } from '../../src/cli/replay';
 import { loadSettings } from '../../src/config/settings';
 import { createDelivery } from '../../src/deliver/index';
 import type { RetrySettings } from '../../src/deliver/uploader';
-import { createEventHubHandler } from '../../src/handler/eventHubHandler';
+import { createEventHubHandler } from '../../src/functions/eventHubHandler';
 import { AZURITE_ACCOUNT_KEY } from '../support/azurite';
 import { FAST_RETRY, startHarness, type Harness } from '../support/deliveryHarness';
 import { ALL_FAULTS, type FaultPlan } from '../support/logsIngestionFake';

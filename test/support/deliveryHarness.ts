@@ -6,8 +6,8 @@ import {
   type AlertDeadLetter,
   type MalformedDeadLetter,
 } from '../../src/deliver/deadLetter';
-import { createDelivery, type Delivery, type DeliveryOverrides } from '../../src/deliver/index';
-import type { Logger } from '../../src/deliver/types';
+import { createDelivery, type DeliveryOverrides } from '../../src/deliver/index';
+import type { Delivery, Logger } from '../../src/pipeline/ports';
 import type { RetrySettings } from '../../src/deliver/uploader';
 import { startAzurite, type AzuriteInstance } from './azurite';
 import {

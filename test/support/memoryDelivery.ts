@@ -6,7 +6,7 @@ import type {
   Logger,
   MalformedMessage,
   MalformedStore,
-} from '../../src/deliver/types';
+} from '../../src/pipeline/ports';
 
 /** In-memory destination for tests of our own pipeline (not a stand-in for any Azure SDK). */
 export class MemorySink implements AlertSink {

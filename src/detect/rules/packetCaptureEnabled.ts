@@ -1,16 +1,34 @@
-import { asObject } from '../../normalize/normalize';
-import { parseResourceId, type ActivityEvent } from '../../normalize/activityEvent';
-import { redactSecrets, stripQuery } from '../../alert/redact';
-import type { CaptureKind, DetectionRule, Finding, OperationPattern } from '../types';
-
-/**
+/*
  * Azure Network Packet Capture Enabled: Panther's `Azure.MonitorActivity.Network.PacketCaptureEnabled`,
  * extended from Network Watcher to every documented operation that starts a packet capture or a traffic
  * mirror. Matching keeps the seed's semantics: case-insensitive containment of an operation pattern in
  * `operationName`, and a successful result. Only `operationName` is tested, never `resourceId` or
  * `properties`, so a read of a capture resource or a property mentioning captures does not fire.
  */
-const PATTERNS: readonly OperationPattern[] = [
+import { redactSecrets, stripQuery } from '../../lib/redact';
+import { asObject } from '../../normalize/normalize';
+import { parseResourceId, type ActivityEvent } from '../../normalize/activityEvent';
+import type { DetectionRule, OperationPattern } from '../types';
+
+export type CaptureKind =
+  | 'NetworkWatcher'
+  | 'VirtualNetworkGateway'
+  | 'GatewayConnection'
+  | 'VpnGateway'
+  | 'VpnConnection'
+  | 'AzureFirewall'
+  | 'VirtualNetworkTap'
+  | 'NetworkInterfaceTap';
+
+interface CapturePattern extends OperationPattern {
+  readonly kind: CaptureKind;
+}
+
+/** The alert columns this rule fills (declared in alert/columns.ts). */
+const ATTRIBUTE_COLUMNS = ['CaptureKind', 'CaptureTarget', 'CaptureStorage'] as const;
+type CaptureAttributes = Record<(typeof ATTRIBUTE_COLUMNS)[number], string>;
+
+const PATTERNS: readonly CapturePattern[] = [
   {
     pattern: 'MICROSOFT.NETWORK/NETWORKWATCHERS/PACKETCAPTURES/WRITE',
     kind: 'NetworkWatcher',
@@ -103,7 +121,7 @@ function idOf(value: unknown): string {
 function describeCapture(
   kind: CaptureKind,
   event: ActivityEvent,
-): Pick<Finding, 'captureTarget' | 'captureStorage'> {
+): { captureTarget: string; captureStorage: string } {
   const body = requestBody(event);
   const props = asObject(body?.properties) ?? body ?? {};
   switch (kind) {
@@ -164,6 +182,7 @@ export const packetCaptureEnabled: DetectionRule = {
     'Automation (Azure Policy remediation, connection troubleshooting runbooks) that starts captures on a schedule: the caller is then a service principal seen before.',
   ],
   operationPatterns: PATTERNS,
+  attributeColumns: ATTRIBUTE_COLUMNS,
 
   evaluate(event) {
     const operation = event.operationName.toUpperCase();
@@ -175,7 +194,13 @@ export const packetCaptureEnabled: DetectionRule = {
       const requested = str(asObject(body?.properties)?.operation ?? body?.operation).toLowerCase();
       if (NON_START_FIREWALL_OPERATIONS.has(requested)) return undefined;
     }
-    return { kind: match.kind, pattern: match.pattern, ...describeCapture(match.kind, event) };
+    const capture = describeCapture(match.kind, event);
+    const attributes: CaptureAttributes = {
+      CaptureKind: match.kind,
+      CaptureTarget: capture.captureTarget,
+      CaptureStorage: capture.captureStorage,
+    };
+    return { kind: match.kind, pattern: match.pattern, attributes };
   },
 
   title(event) {
@@ -183,9 +208,11 @@ export const packetCaptureEnabled: DetectionRule = {
   },
 
   alertContext(event, finding) {
+    const captureTarget = finding.attributes.CaptureTarget ?? '';
+    const captureStorage = finding.attributes.CaptureStorage ?? '';
     const parts = parseResourceId(event.resourceId);
     const storageAccount = /\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)/i.exec(
-      `${event.resourceId} ${finding.captureStorage}`,
+      `${event.resourceId} ${captureStorage}`,
     );
     const context: Record<string, unknown> = {
       resource_id: event.resourceId,
@@ -200,8 +227,8 @@ export const packetCaptureEnabled: DetectionRule = {
       caller: event.caller,
       capture_kind: finding.kind,
       matched_pattern: finding.pattern,
-      capture_target: finding.captureTarget,
-      capture_storage: finding.captureStorage,
+      capture_target: captureTarget,
+      capture_storage: captureStorage,
       source_format: event.sourceFormat,
     };
     if (event.properties) context.properties = redactSecrets(event.properties);

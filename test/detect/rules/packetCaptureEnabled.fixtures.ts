@@ -1,7 +1,8 @@
-import type { CaptureKind, RuleFixture } from '../../../src/detect/types';
+import type { CaptureKind } from '../../../src/detect/rules/packetCaptureEnabled';
+import type { RuleFixture } from '../../../src/detect/types';
 
 /**
- * Positive, negative and near-miss cases for every documented capture-starting operation (AZURE_FACTS.md),
+ * Positive, negative and near-miss cases for every documented capture-starting operation (the Microsoft.Network permissions list),
  * written out independently of the rule's own pattern table so that a pattern typo fails a test.
  */
 interface OperationCase {

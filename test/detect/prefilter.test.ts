@@ -4,9 +4,9 @@ import {
   ASCII_FOLDING_CHARACTERS,
   buildPrefilter,
   deriveNeedles,
-  OPERATION_FIELDS,
   prefilterFor,
-} from '../../src/decode/prefilter';
+} from '../../src/detect/prefilter';
+import { OPERATION_FIELDS } from '../../src/normalize/operation';
 import { RULES } from '../../src/detect/registry';
 import type { DetectionRule } from '../../src/detect/types';
 import { detectBatch } from '../../src/pipeline/detectBatch';
@@ -218,16 +218,23 @@ describe('prefilter.recordMayMatch', () => {
     ['the REST shape, benign', record({ value: 'Microsoft.Web/sites/write' }), false],
     ['an AzureActivity row', { OperationNameValue: 'MICROSOFT.NETWORK/VIRTUALNETWORKTAPS/WRITE' }, true],
     [
-      'an AzureActivity row, display name',
-      { OperationNameValue: 'X', OperationName: 'MICROSOFT.NETWORK/VIRTUALNETWORKTAPS/WRITE' },
+      'an AzureActivity row with the display name only',
+      { OperationName: 'MICROSOFT.NETWORK/VIRTUALNETWORKTAPS/WRITE', ActivityStatusValue: 'Success' },
       true,
+    ],
+    // Normalization reads OperationNameValue first; the display name beside it cannot make the rule fire.
+    [
+      'an AzureActivity row whose display name alone names a capture',
+      { OperationNameValue: 'X', OperationName: 'MICROSOFT.NETWORK/VIRTUALNETWORKTAPS/WRITE' },
+      false,
     ],
     [
       'an AzureActivity row, benign',
       { OperationNameValue: 'MICROSOFT.WEB/SITES/WRITE', OperationName: 'Update website' },
       false,
     ],
-    ['a numeric operation', record(42), false],
+    // Not a readable operation for normalization (a string or { value }): it reports the record.
+    ['a numeric operation (normalize reports it)', record(42), true],
     ['no operation (normalize reports it)', { time: 'x' }, true],
     ['an operation of the wrong type (normalize reports it)', record(['MICROSOFT.WEB/SITES/WRITE']), true],
     ['a null operation', record(null), true],
@@ -265,8 +272,7 @@ describe('detectBatch with the prefilter', () => {
           ? {
               kind: 'NetworkWatcher',
               pattern: 'MICROSOFT.WEB/SITES/WRITE',
-              captureTarget: '',
-              captureStorage: '',
+              attributes: {},
             }
           : undefined,
     };

@@ -1,7 +1,7 @@
 import { InvocationContext } from '@azure/functions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEventHubHandler, readTriggerMetadata } from '../../src/handler/eventHubHandler';
+import { createEventHubHandler, readTriggerMetadata } from '../../src/functions/eventHubHandler';
 import { MemoryMalformedStore, MemorySink } from '../support/memoryDelivery';
 
 const seed = readFileSync(join(__dirname, '../../samples/seed-tests.eventhub.json'));

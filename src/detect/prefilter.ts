@@ -1,7 +1,4 @@
-import { isAscii } from 'node:buffer';
-import type { DetectionRule } from '../detect/types';
-
-/**
+/*
  * Decides, from the raw bytes of an Event Hub body and before any parsing, whether the body can hold a
  * record that a rule could match. Almost every Activity Log body is benign, and scanning bytes is several
  * times cheaper than `JSON.parse`, so only the bodies that can match are parsed.
@@ -24,6 +21,9 @@ import type { DetectionRule } from '../detect/types';
  * the middle, a record with a wrongly typed field): no alert can come from it, and the batch summary counts
  * it under `prefiltered`.
  */
+import { isAscii } from 'node:buffer';
+import { OPERATION_FIELDS, readOperationName } from '../normalize/operation';
+import type { DetectionRule } from './types';
 
 /** Why a body must be parsed, or `skip` when it cannot hold a matching record. */
 export type PrefilterVerdict =
@@ -55,9 +55,6 @@ export interface Prefilter {
    */
   recordMayMatch(record: unknown): boolean;
 }
-
-/** The fields an operation name is read from (normalize.ts): export shape, then AzureActivity shape. */
-export const OPERATION_FIELDS: readonly string[] = ['operationName', 'OperationNameValue', 'OperationName'];
 
 /**
  * Every code point outside ASCII whose `toUpperCase()` or `toLowerCase()` holds an ASCII letter or digit.
@@ -126,24 +123,9 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
   };
   const recordMayMatch = (record: unknown): boolean => {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) return true;
-    let sawOperation = false;
-    for (const field of OPERATION_FIELDS) {
-      const value = (record as Record<string, unknown>)[field];
-      if (value === undefined) continue;
-      let operation: string;
-      if (typeof value === 'string') operation = value;
-      else if (typeof value === 'number') operation = String(value);
-      else if (
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as { value?: unknown }).value === 'string'
-      ) {
-        operation = (value as { value: string }).value;
-      } else return true; // A shape normalization must judge (and report).
-      sawOperation = true;
-      if (operationMayMatch(operation)) return true;
-    }
-    return !sawOperation; // No operation at all: normalization reports the record.
+    const operation = readOperationName(record as Record<string, unknown>);
+    // No readable operation: normalization must judge the record (and report it).
+    return operation === undefined || operationMayMatch(operation);
   };
 
   if (derived === undefined || derived.length === 0) {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { prefilterFor } from '../../src/decode/prefilter';
+import { prefilterFor } from '../../src/detect/prefilter';
 import { RULES } from '../../src/detect/registry';
 import type { ActivityEvent } from '../../src/normalize/activityEvent';
 import { detectBatch, type BatchResult } from '../../src/pipeline/detectBatch';

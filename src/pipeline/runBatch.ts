@@ -1,0 +1,102 @@
+/*
+ * One batch through the whole path, for every host (the Function, consume, scan, the bench): detect,
+ * deliver the alerts, keep the malformed messages, log one summary. Bad input never throws; only a failure
+ * to deliver or keep (after the sink's own retries and dead-lettering) does, so the host does not
+ * checkpoint past the batch.
+ */
+import type { DetectionRule } from '../detect/types';
+import { errorFields } from '../lib/errorText';
+import { detectBatch } from './detectBatch';
+import type {
+  BatchInfo,
+  BatchOutcome,
+  Delivery,
+  DeliveryReport,
+  Logger,
+  MalformedMessage,
+  MessageMeta,
+} from './ports';
+
+export interface RunOptions {
+  readonly rules?: readonly DetectionRule[];
+  /** False parses and validates every body (scan --validate); default true (see src/detect/prefilter.ts). */
+  readonly prefilter?: boolean;
+  readonly now?: () => Date;
+}
+
+/** Log messages operators query on (App Insights `traces`); kept constant, alerts and KQL match on them. */
+export const LOG_MALFORMED = 'malformed input';
+export const LOG_BATCH_FAILED = 'batch failed: alerts or malformed messages could not be delivered or kept';
+export const LOG_BATCH_PROCESSED = 'batch processed';
+
+/** Where a malformed message came from and why it was refused, on one line. */
+export function describeMalformed(m: MalformedMessage): string {
+  const where = m.origin
+    ? `${m.origin}${m.index > 0 ? `:${m.index}` : ''}`
+    : `partition ${m.partitionId ?? '?'} offset ${m.offset ?? '?'} sequence ${m.sequenceNumber ?? '?'} (message ${m.index})`;
+  return `malformed ${where}: ${m.code}: ${m.reason}`;
+}
+
+export async function runBatch(
+  messages: readonly unknown[],
+  metas: readonly MessageMeta[],
+  batch: BatchInfo,
+  delivery: Delivery,
+  logger: Logger,
+  options: RunOptions = {},
+): Promise<BatchOutcome> {
+  const started = Date.now();
+  const now = options.now?.() ?? new Date();
+  const result = detectBatch(messages, (i) => metas[i] ?? {}, {
+    rules: options.rules,
+    now,
+    prefilter: options.prefilter,
+  });
+
+  for (const m of result.malformed) {
+    logger.warn(LOG_MALFORMED, {
+      code: m.code,
+      reason: m.reason,
+      partitionId: m.partitionId,
+      offset: m.offset,
+      sequenceNumber: m.sequenceNumber,
+      origin: m.origin,
+      index: m.index,
+      summary: describeMalformed(m),
+    });
+  }
+
+  const failures: unknown[] = [];
+  let report: DeliveryReport = { delivered: 0, retried: 0, deadLettered: 0 };
+  if (result.alerts.length > 0) {
+    try {
+      report = await delivery.sink.deliver(result.alerts, batch);
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (result.malformed.length > 0) {
+    try {
+      await delivery.malformedStore.keep(result.malformed, batch);
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+
+  const outcome: BatchOutcome = { ...result.counts, ...report, durationMs: Date.now() - started };
+  const fields = {
+    ...outcome,
+    source: batch.source,
+    invocationId: batch.invocationId,
+    partitionId: batch.partitionId,
+    firstSequenceNumber: batch.firstSequenceNumber,
+    lastSequenceNumber: batch.lastSequenceNumber,
+    sink: delivery.sink.name,
+  };
+  if (failures.length > 0) {
+    logger.error(LOG_BATCH_FAILED, { ...fields, errors: failures.map(errorFields) });
+    throw failures.length === 1 ? failures[0] : new AggregateError(failures, 'batch delivery failed');
+  }
+  logger.info(LOG_BATCH_PROCESSED, fields);
+  return outcome;
+}
