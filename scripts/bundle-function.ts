@@ -16,6 +16,7 @@ export const LAZY_SDK_CLIENTS = [
   '@azure/identity',
   '@azure/monitor-ingestion',
   '@azure/storage-blob',
+  '@azure/data-tables',
   '@azure/event-hubs',
   '@azure/eventhubs-checkpointstore-blob',
 ] as const;

@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
  * What each folder of src/ may import (besides itself, Node and npm packages). The floors follow the data
  * flow: lib at the bottom imports nothing of ours; decode and normalize only lib; detect reads normalized
  * events; alert turns findings into rows; pipeline holds the ports and the batch runner over those; the
- * adapters (config, deliver, eventhubs) implement or configure the ports; the hosts (functions, cli) and
+ * adapters (config, state, deliver, eventhubs) implement or configure the ports; the hosts (functions, cli) and
  * docs sit on top. README › Source layout states the same table (a test below keeps them equal).
  */
 export const LAYERS: Readonly<Record<string, readonly string[]>> = {
@@ -16,10 +16,22 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   alert: ['detect', 'normalize', 'lib'],
   pipeline: ['alert', 'detect', 'decode', 'normalize', 'lib'],
   config: ['alert', 'lib'],
-  deliver: ['pipeline', 'config', 'alert', 'lib'],
+  state: ['pipeline', 'config', 'lib'],
+  deliver: ['state', 'pipeline', 'config', 'alert', 'lib'],
   eventhubs: ['deliver', 'config', 'lib'],
   functions: ['deliver', 'pipeline', 'config', 'lib'],
-  cli: ['eventhubs', 'deliver', 'pipeline', 'config', 'alert', 'detect', 'normalize', 'decode', 'lib'],
+  cli: [
+    'eventhubs',
+    'deliver',
+    'state',
+    'pipeline',
+    'config',
+    'alert',
+    'detect',
+    'normalize',
+    'decode',
+    'lib',
+  ],
   docs: ['config', 'alert', 'lib'],
 };
 

@@ -3,7 +3,7 @@
  * and the rule's metadata; the rule-specific ones (`ruleAttribute` in the column contract) from the finding.
  */
 import { createHash } from 'node:crypto';
-import type { ActivityEvent } from '../normalize/activityEvent';
+import type { ActivityEvent, Phase } from '../normalize/activityEvent';
 import { parseResourceId } from '../normalize/activityEvent';
 import type { DetectionRule, Finding } from '../detect/types';
 import {
@@ -39,8 +39,34 @@ export function alertIdFor(rule: DetectionRule, event: ActivityEvent): string {
   return createHash('sha256').update(identity).digest('hex').slice(0, 32);
 }
 
-export function buildAlert(rule: DetectionRule, event: ActivityEvent, finding: Finding, now: Date): AlertRow {
+/** What the lifecycle join adds to a row (pipeline/lifecycle.ts). */
+export interface RowState {
+  /** The operation's records the row was built from (default: the firing record alone). */
+  readonly records?: Iterable<Phase>;
+  /** The row is kept, but must raise no incident, for this reason. */
+  readonly suppression?: string;
+}
+
+/** The revision of a row that withdraws an alert: above every record-count revision. */
+export const RETRACTED_REVISION = 10;
+
+const RECORD_NAMES: readonly [Phase, string][] = [
+  ['start', 'Start'],
+  ['accept', 'Accept'],
+  ['success', 'Success'],
+];
+
+export function buildAlert(
+  rule: DetectionRule,
+  event: ActivityEvent,
+  finding: Finding,
+  now: Date,
+  state: RowState = {},
+): AlertRow {
   const parts = parseResourceId(event.resourceId);
+  const seen = new Set<Phase>(state.records ?? [event.phase]);
+  seen.add(event.phase);
+  const records = RECORD_NAMES.filter(([phase]) => seen.has(phase)).map(([, name]) => name);
   const attributes = Object.fromEntries(
     RULE_ATTRIBUTE_COLUMNS.map((name) => [name, finding.attributes[name] ?? '']),
   ) as Record<RuleAttributeColumnName, string>;
@@ -50,7 +76,7 @@ export function buildAlert(rule: DetectionRule, event: ActivityEvent, finding: F
     AlertId: alertIdFor(rule, event),
     RuleId: rule.id,
     RuleVersion: rule.version,
-    AlertTitle: rule.title(event),
+    AlertTitle: rule.title(event, finding),
     Severity: rule.severity,
     Tactics: rule.tactics.map((t) => t.sentinelName).join(','),
     Techniques: rule.techniques.map((t) => t.id).join(','),
@@ -58,17 +84,24 @@ export function buildAlert(rule: DetectionRule, event: ActivityEvent, finding: F
     ResultType: event.resultType,
     ...attributes,
     ResourceId: event.resourceId,
-    SubscriptionId: parts.subscriptionId,
-    ResourceGroup: parts.resourceGroup,
+    SubscriptionId: parts.subscriptionId || event.subscriptionId,
+    ResourceGroup: parts.resourceGroup || event.resourceGroup,
     ResourceName: parts.resourceName,
-    Location: event.location,
+    Location: finding.location?.value ?? event.location,
+    LocationSource: finding.location?.source ?? (event.location === '' ? 'unknown' : 'record'),
     CallerIpAddress: event.callerIpAddress,
     Caller: event.caller,
+    CallerKind: event.callerKind,
     CallerObjectId: event.callerObjectId,
+    CallerAppId: event.callerAppId,
     CorrelationId: event.correlationId,
     AadTenantId: event.tenantId,
     Category: event.category,
     SourceFormat: event.sourceFormat,
+    OperationRecords: records.join(', '),
+    AlertRevision: state.suppression === undefined ? Math.max(1, records.length) : RETRACTED_REVISION,
+    Suppressed: state.suppression !== undefined,
+    SuppressionReason: state.suppression ?? '',
     Runbook: rule.runbook,
     Context: rule.alertContext(event, finding),
   };

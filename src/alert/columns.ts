@@ -69,14 +69,35 @@ export const ALERT_COLUMNS = [
       'Where the capture is written, when the request body says (storage id, path or SAS-less URL).',
     ruleAttribute: true,
   },
-  { name: 'Location', type: 'string', description: 'Azure region that processed the operation.' },
+  {
+    name: 'Location',
+    type: 'string',
+    description:
+      "Azure region of the operation: the record's own, else a request or response body's, else the resource's (a Network Watcher's region); empty when nothing says.",
+  },
+  {
+    name: 'LocationSource',
+    type: 'string',
+    description: 'Where `Location` came from: record, requestBody, responseBody, resource or unknown.',
+  },
   { name: 'CallerIpAddress', type: 'string', description: 'IP address the operation came from.' },
   {
     name: 'Caller',
     type: 'string',
-    description: 'Who did it: UPN, else application id, else object id, else the AzureActivity Caller.',
+    description:
+      "Who did it: a user's UPN, else their name claim (`unique_name`, the identity/claims/name claim), else the object id; an application's app id; else the shape's own caller field.",
+  },
+  {
+    name: 'CallerKind',
+    type: 'string',
+    description: 'User, Guest, ServicePrincipal, ManagedIdentity or Unknown (from the token claims).',
   },
   { name: 'CallerObjectId', type: 'string', description: 'Entra ID object id of the caller, when known.' },
+  {
+    name: 'CallerAppId',
+    type: 'string',
+    description: 'Application (client) id the caller signed in with; the identity of a service principal.',
+  },
   {
     name: 'CorrelationId',
     type: 'string',
@@ -87,8 +108,28 @@ export const ALERT_COLUMNS = [
   {
     name: 'SourceFormat',
     type: 'string',
-    description: 'DiagnosticExport (Event Hubs / blob archive) or AzureActivity (workspace table shape).',
+    description:
+      'DiagnosticExport (Event Hubs / blob archive), Rest (Activity Log REST API, az CLI, PowerShell, portal download) or AzureActivity (workspace table shape).',
   },
+  {
+    name: 'OperationRecords',
+    type: 'string',
+    description:
+      "The operation's records (sharing its correlation id) the row was built from: `Success` alone, or with `Start` (request body) and `Accept` (response body).",
+  },
+  {
+    name: 'AlertRevision',
+    type: 'int',
+    description:
+      "How many of the operation's records the row was built from (1-3): a completing row, same AlertId, follows when a later Start or Accept record adds details; 10 when a later record showed it was no finding (then Suppressed). The row with the highest revision is the alert's current state.",
+  },
+  {
+    name: 'Suppressed',
+    type: 'boolean',
+    description:
+      'True when the row is kept for audit but must raise no incident; `SuppressionReason` says why.',
+  },
+  { name: 'SuppressionReason', type: 'string', description: 'Why the row is suppressed (empty otherwise).' },
   { name: 'Runbook', type: 'string', description: 'Triage steps for the analyst.' },
   {
     name: 'Context',

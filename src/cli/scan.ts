@@ -52,13 +52,22 @@ Options:
 Exit status: 0 all input read, 1 some input was malformed (alerts for good records are still printed),
 2 usage error, 3 alerts could not be delivered.`;
 
-/** Alerts held until the end, then printed as a table sorted by time. */
-class TableSink implements AlertSink {
-  readonly name = 'table';
-  readonly rows: AlertRow[] = [];
+/**
+ * The run's alerts, held until the whole input was read: one row per AlertId, the most complete (highest
+ * AlertRevision) when the lifecycle join completed an alert from a later file.
+ */
+class RunCollector implements AlertSink {
+  readonly name = 'stdout';
+  private readonly byId = new Map<string, AlertRow>();
   deliver(alerts: readonly AlertRow[]): Promise<DeliveryReport> {
-    this.rows.push(...alerts);
+    for (const alert of alerts) {
+      const current = this.byId.get(alert.AlertId);
+      if (!current || alert.AlertRevision >= current.AlertRevision) this.byId.set(alert.AlertId, alert);
+    }
     return Promise.resolve({ delivered: alerts.length, retried: 0, deadLettered: 0 });
+  }
+  get rows(): AlertRow[] {
+    return [...this.byId.values()];
   }
 }
 
@@ -107,15 +116,17 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
       writeLine(io.stderr, `${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
     },
   };
-  const table = new TableSink();
+  const collected = new RunCollector();
   const toTable = settings.logsIngestion === undefined || parsed.values.stdout;
   let delivery: Delivery;
   try {
     // The delivery code loads the Azure SDK clients on first use; imported only when scan is run.
-    const { createDelivery, StdoutSink } = await import('../deliver/index.js');
+    const { createDelivery, MemoryOperationStateStore } = await import('../deliver/index.js');
     delivery = createDelivery(settings, logger, {
       local: parsed.values.stdout,
-      localSink: format === 'table' ? table : new StdoutSink(io.stdout),
+      localSink: collected,
+      // The join spans the whole input, whatever the order of its files, and nothing else.
+      operationState: new MemoryOperationStateStore(),
       // Malformed lines stay in the scanned files (named on stderr); only alerts are delivered.
       malformedStore: new InputFilesMalformedStore(),
     });
@@ -146,7 +157,10 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     }
   }
 
-  if (format === 'table' && toTable) writeTable(io, table.rows);
+  if (toTable) {
+    if (format === 'table') writeTable(io, collected.rows);
+    else for (const row of collected.rows) writeLine(io.stdout, JSON.stringify(row));
+  }
   writeLine(
     io.stderr,
     `scanned ${plural(totals.files, 'file')} (${totals.prefiltered} skipped by the prefilter): ${totals.records} records decoded, ${plural(totals.alerts, 'alert')}, ${totals.malformed} malformed` +

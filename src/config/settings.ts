@@ -129,6 +129,12 @@ export const SETTINGS_TABLE = {
       "The Functions host storage's blob endpoint (identity-based); also where dead letters and `consume` checkpoints go unless told otherwise.",
     schema: text,
   }),
+  AzureWebJobsStorage__tableServiceUri: spec({
+    required: 'no',
+    description:
+      "The host storage's table endpoint (identity-based): where the lifecycle join keeps each capture operation's state.",
+    schema: text,
+  }),
   AzureWebJobsStorage__accountName: spec({
     required: 'no',
     description: 'The host storage account by name (identity-based), when no blob endpoint is given.',
@@ -139,6 +145,31 @@ export const SETTINGS_TABLE = {
     description:
       'Locally only: the host storage as a connection string (`UseDevelopmentStorage=true` for Azurite).',
     schema: text,
+  }),
+  OPERATION_STATE_TABLE: spec({
+    required: 'no',
+    default: 'packetcaptureoperations',
+    description:
+      'Table of the host storage that keeps what the Start and Accept records of a capture operation revealed, for its other records.',
+    schema: matching(
+      /^[A-Za-z][A-Za-z0-9]{2,62}$/,
+      'OPERATION_STATE_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
+    ),
+  }),
+  OPERATION_STATE_WINDOW_MINUTES: spec({
+    required: 'no',
+    default: 360,
+    description:
+      "How long a capture operation's records are joined: its Start, Accept and Success records arriving within it give one complete alert.",
+    schema: z.optional(
+      z.coerce
+        .number<string>()
+        .check(
+          z.refine(Number.isInteger, { error: 'OPERATION_STATE_WINDOW_MINUTES must be a whole number' }),
+          z.minimum(5, 'OPERATION_STATE_WINDOW_MINUTES must be at least 5'),
+          z.maximum(10_080, 'OPERATION_STATE_WINDOW_MINUTES must be at most 10080 (7 days)'),
+        ),
+    ),
   }),
   DELIVERY_TIME_BUDGET_SECONDS: spec({
     required: 'no',
@@ -185,13 +216,10 @@ export interface LogsIngestionSettings {
   readonly streamName: string;
 }
 
-/** A Blob Storage account: an identity-based blob endpoint, or a connection string (local/Azurite only). */
-export type BlobStorage =
+/** A storage service: an identity-based endpoint (blob or table), or a connection string (local/Azurite only). */
+export type StorageEndpoint =
   | { readonly kind: 'serviceUri'; readonly serviceUri: string }
   | { readonly kind: 'connectionString'; readonly connectionString: string };
-
-/** Kept for the dead-letter store's readers: the same shape as any other blob storage. */
-export type DeadLetterStorage = BlobStorage;
 
 export interface Settings {
   /** Undefined: no Logs Ingestion configured, alerts go to stdout. */
@@ -201,9 +229,13 @@ export interface Settings {
   readonly consumerGroup: string;
   readonly deadLetterContainer: string;
   /** The Functions host storage (`AzureWebJobsStorage…`), when configured. */
-  readonly hostStorage: BlobStorage | undefined;
+  readonly hostStorage: StorageEndpoint | undefined;
   /** `DEAD_LETTER_BLOB_SERVICE_URI`, else the host storage. */
-  readonly deadLetterStorage: BlobStorage | undefined;
+  readonly deadLetterStorage: StorageEndpoint | undefined;
+  /** The host storage's table service, for the lifecycle join's state; undefined: in memory only. */
+  readonly operationStateStorage: StorageEndpoint | undefined;
+  readonly operationStateTable: string;
+  readonly operationWindowMs: number;
   readonly deliveryTimeBudgetMs: number;
 }
 
@@ -241,7 +273,20 @@ function withDefault<K extends SettingName>(values: Values, name: K): ValueOf<K>
 }
 
 /** The host storage as the Functions host reads it: blob endpoint, then account name, then connection string. */
-function resolveHostStorage(values: Values): BlobStorage | undefined {
+/** The host storage's table service, as the Functions host reads it. */
+function resolveTableStorage(values: Values): StorageEndpoint | undefined {
+  const serviceUri =
+    values.AzureWebJobsStorage__tableServiceUri ??
+    (values.AzureWebJobsStorage__accountName === undefined
+      ? undefined
+      : `https://${values.AzureWebJobsStorage__accountName}.table.core.windows.net`);
+  if (serviceUri !== undefined) return { kind: 'serviceUri', serviceUri };
+  if (values.AzureWebJobsStorage !== undefined)
+    return { kind: 'connectionString', connectionString: values.AzureWebJobsStorage };
+  return undefined;
+}
+
+function resolveHostStorage(values: Values): StorageEndpoint | undefined {
   const serviceUri =
     values.AzureWebJobsStorage__blobServiceUri ??
     (values.AzureWebJobsStorage__accountName === undefined
@@ -309,5 +354,8 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
     deadLetterStorage:
       deadLetterUri === undefined ? hostStorage : { kind: 'serviceUri', serviceUri: deadLetterUri },
     deliveryTimeBudgetMs: withDefault(values, 'DELIVERY_TIME_BUDGET_SECONDS') * 1000,
+    operationStateStorage: resolveTableStorage(values),
+    operationStateTable: withDefault(values, 'OPERATION_STATE_TABLE'),
+    operationWindowMs: withDefault(values, 'OPERATION_STATE_WINDOW_MINUTES') * 60_000,
   };
 }

@@ -1,13 +1,15 @@
 /*
  * Turns one trigger batch element into record candidates. An element may be a Buffer (dataType 'binary'),
- * a string, or a value the worker already parsed. A body is normally `{"records":[...]}`; a single record,
- * an array of records or of bodies, and JSON Lines (the blob archive's PT1H.json) are accepted too.
+ * a string, or a value the worker already parsed; bytes may be UTF-8, UTF-16 with a BOM or gzip (text.ts).
+ * A body is normally `{"records":[...]}`; a single record, an array of records or of bodies, a REST API
+ * list page (`{"value":[...]}`) and JSON Lines (the blob archive's PT1H.json) are accepted too.
  * Decoding never throws: whatever cannot be read becomes a problem carrying the raw input, and every
  * readable record beside it is still returned.
  */
 import { describeValue, type ErrorCode } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { safeStringify } from '../lib/text';
+import { bytesAsText } from './text';
 
 export interface DecodeProblem {
   readonly code: ErrorCode;
@@ -28,13 +30,11 @@ export interface DecodedMessage {
 export function decodeMessage(message: unknown): DecodedMessage {
   const out: DecodedMessage = { records: [], recordLines: [], problems: [] };
   if (Buffer.isBuffer(message)) {
-    decodeText(message.toString('utf8'), message, out);
+    decodeBytes(message, out);
   } else if (message instanceof Uint8Array) {
-    const buf = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-    decodeText(buf.toString('utf8'), buf, out);
+    decodeBytes(Buffer.from(message.buffer, message.byteOffset, message.byteLength), out);
   } else if (message instanceof ArrayBuffer) {
-    const buf = Buffer.from(message);
-    decodeText(buf.toString('utf8'), buf, out);
+    decodeBytes(Buffer.from(message), out);
   } else if (typeof message === 'string') {
     decodeText(message, message, out);
   } else if (typeof message === 'object' && message !== null) {
@@ -47,6 +47,15 @@ export function decodeMessage(message: unknown): DecodedMessage {
     });
   }
   return out;
+}
+
+function decodeBytes(buf: Buffer, out: DecodedMessage): void {
+  const text = bytesAsText(buf);
+  if (!text.ok) {
+    out.problems.push({ code: 'MESSAGE_NOT_JSON', reason: text.reason, raw: buf });
+    return;
+  }
+  decodeText(text.text, buf, out);
 }
 
 function decodeText(text: string, raw: Buffer | string, out: DecodedMessage): void {
@@ -120,6 +129,11 @@ function interpretBody(value: unknown, line: number | undefined, out: DecodedMes
     appendRecords(value, line, out);
     return;
   }
+  if (isListPage(value)) {
+    // A page of the Activity Log REST API's list operation: {"value":[events...],"nextLink":...}.
+    for (const record of value.value) out.records.push(record);
+    return;
+  }
   if (typeof value === 'object' && value !== null) {
     out.records.push(value);
     return;
@@ -157,6 +171,15 @@ function appendRecords(body: object, line: number | undefined, out: DecodedMessa
 function isBody(value: unknown): value is { records: unknown } {
   return (
     typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, 'records')
+  );
+}
+
+function isListPage(value: unknown): value is { value: unknown[] } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Array.isArray((value as { value?: unknown }).value)
   );
 }
 

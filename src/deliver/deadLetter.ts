@@ -14,7 +14,7 @@ import type { BlobLeaseClient, ContainerClient, StoragePipelineOptions } from '@
   'resolution-mode': 'import',
 };
 import { ALERT_COLUMNS, type AlertRow, type ColumnType } from '../alert/columns';
-import type { BlobStorage } from '../config/settings';
+import type { StorageEndpoint } from '../config/settings';
 import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { once } from '../lib/once';
@@ -195,7 +195,7 @@ export function checkConnectionString(connectionString: string): void {
 }
 
 export interface BlobDeadLetterConfig {
-  readonly storage: BlobStorage;
+  readonly storage: StorageEndpoint;
   readonly container: string;
   /** Required for `serviceUri` storage. */
   readonly credential?: () => Promise<TokenCredential>;

@@ -7,11 +7,14 @@
  * Nothing here loads an Azure SDK: clients and the credential are made when first needed, and shared by
  * every delivery made from the same settings (the function makes one per invocation).
  */
+import type { TableServiceClientOptions } from '@azure/data-tables' with { 'resolution-mode': 'import' };
 import type { LogsIngestionClientOptions } from '@azure/monitor-ingestion';
 import type { StoragePipelineOptions } from '@azure/storage-blob';
 import type { Settings } from '../config/settings';
 import { DetectorError } from '../lib/errors';
-import type { AlertSink, Delivery, Logger, MalformedStore } from '../pipeline/ports';
+import type { AlertSink, Delivery, Logger, MalformedStore, OperationStateStore } from '../pipeline/ports';
+import { MemoryOperationStateStore } from '../state/memoryStore';
+import { TableOperationStateStore } from '../state/tableStore';
 import { chooseCredential, describeCredential, lazyCredential } from './credential';
 import { BlobDeadLetterStore } from './deadLetter';
 import { StderrMalformedStore, StdoutSink } from './local';
@@ -19,12 +22,14 @@ import { LogsIngestionSink, lazyLogsIngestionClient, retrySettings } from './log
 import type { RetrySettings, UploadClient, UploadHooks } from './uploader';
 
 export { LogMalformedStore, StderrMalformedStore, StdoutSink } from './local';
+export { MemoryOperationStateStore } from '../state/memoryStore';
 
 /** For tests and tools: trust a local certificate, shorten timings. Production passes none. */
 export interface DeliveryOverrides {
   readonly env?: NodeJS.ProcessEnv;
   readonly logsIngestionClientOptions?: LogsIngestionClientOptions;
   readonly blobClientOptions?: StoragePipelineOptions;
+  readonly tableClientOptions?: TableServiceClientOptions;
   readonly retry?: Partial<RetrySettings>;
   readonly hooks?: UploadHooks;
 }
@@ -38,6 +43,8 @@ export interface DeliveryOptions extends DeliveryOverrides {
   readonly localMalformedStore?: MalformedStore;
   /** Keeps malformed messages here whatever the destination (scan: the scanned files keep them). */
   readonly malformedStore?: MalformedStore;
+  /** The lifecycle join's state (scan: its own, in memory); default: the host storage's table, shared. */
+  readonly operationState?: OperationStateStore;
 }
 
 export interface DetectorDelivery extends Delivery {
@@ -52,6 +59,7 @@ export interface DeliveryParts {
 }
 
 const shared = new WeakMap<Settings, DeliveryParts>();
+const sharedState = new WeakMap<Settings, OperationStateStore>();
 
 function credentialFor(settings: Settings, overrides: DeliveryOverrides) {
   return lazyCredential(chooseCredential(overrides.env ?? process.env, settings.managedIdentityClientId));
@@ -93,11 +101,41 @@ export function createDeliveryParts(settings: Settings, overrides: DeliveryOverr
   };
 }
 
+/**
+ * Where the lifecycle join keeps operation state: the host storage's table (identity-based in Azure,
+ * Azurite locally), else process memory (the join then spans one process's batches).
+ */
+export function createOperationStateStore(
+  settings: Settings,
+  overrides: DeliveryOverrides = {},
+): OperationStateStore {
+  const storage = settings.operationStateStorage;
+  if (storage === undefined) return new MemoryOperationStateStore();
+  return new TableOperationStateStore({
+    storage,
+    table: settings.operationStateTable,
+    credential: credentialFor(settings, overrides),
+    ...(overrides.tableClientOptions ? { clientOptions: overrides.tableClientOptions } : {}),
+  });
+}
+
+function operationStateFor(settings: Settings, options: DeliveryOptions): OperationStateStore {
+  if (options.operationState) return options.operationState;
+  if (hasOverrides(options)) return createOperationStateStore(settings, options);
+  let store = sharedState.get(settings);
+  if (!store) {
+    store = createOperationStateStore(settings);
+    sharedState.set(settings, store);
+  }
+  return store;
+}
+
 function hasOverrides(o: DeliveryOverrides): boolean {
   return (
     o.env !== undefined ||
     o.logsIngestionClientOptions !== undefined ||
     o.blobClientOptions !== undefined ||
+    o.tableClientOptions !== undefined ||
     o.retry !== undefined ||
     o.hooks !== undefined
   );
@@ -109,10 +147,15 @@ export function createDelivery(
   options: DeliveryOptions = {},
 ): DetectorDelivery {
   const li = settings.logsIngestion;
+  const join = {
+    operationState: operationStateFor(settings, options),
+    operationWindowMs: settings.operationWindowMs,
+  };
   if (!li || options.local === true) {
     return {
       sink: options.localSink ?? new StdoutSink(),
       malformedStore: options.malformedStore ?? options.localMalformedStore ?? new StderrMalformedStore(),
+      ...join,
     };
   }
 
@@ -130,6 +173,7 @@ export function createDelivery(
         deadLetters: parts.deadLetters.location,
         credential: describeCredential(chooseCredential(process.env, settings.managedIdentityClientId)),
         budgetMs: settings.deliveryTimeBudgetMs,
+        operationState: join.operationState.name,
       });
     }
   }
@@ -145,5 +189,6 @@ export function createDelivery(
     sink,
     malformedStore: options.malformedStore ?? parts.deadLetters,
     deadLetters: parts.deadLetters,
+    ...join,
   };
 }

@@ -22,7 +22,7 @@
  * it under `prefiltered`.
  */
 import { isAscii } from 'node:buffer';
-import { OPERATION_FIELDS, readOperationName } from '../normalize/operation';
+import { OPERATION_FIELDS, readOperationName } from '../normalize/shapes';
 import type { DetectionRule } from './types';
 
 /** Why a body must be parsed, or `skip` when it cannot hold a matching record. */

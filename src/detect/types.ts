@@ -38,7 +38,25 @@ export interface Finding {
   readonly kind: string;
   readonly pattern: string;
   readonly attributes: Readonly<Record<string, string>>;
+  /** Where the operation ran, when the event's own `location` does not say (or says only `global`). */
+  readonly location?: { readonly value: string; readonly source: string };
+  /** Which of the operation's records the finding's details came from (`success record`, `request body`, ...). */
+  readonly detailSources?: readonly string[];
+  /** Details the finding carries for the alert's Context (filters, limits, requested operation, ...). */
+  readonly details?: Readonly<Record<string, string>>;
 }
+
+/** Which record of an operation revealed a detail: its request body (Start), its response body (Accept). */
+export type DetailSource = 'requestBody' | 'responseBody';
+
+/**
+ * What the records of one operation reveal about it beyond the record that makes the rule fire: each detail
+ * with where it came from. The success record of a capture usually carries no body; its Start and Accept
+ * records, sharing its correlation id, do (pipeline/lifecycle.ts joins them).
+ */
+export type OperationDetails = Readonly<
+  Record<string, { readonly value: string; readonly from: DetailSource }>
+>;
 
 export interface RuleFixture {
   readonly name: string;
@@ -66,7 +84,23 @@ export interface DetectionRule {
   readonly operationPatterns: readonly OperationPattern[];
   /** The alert columns this rule's findings fill (declared in the alert column contract). */
   readonly attributeColumns: readonly string[];
-  evaluate(event: ActivityEvent): Finding | undefined;
-  title(event: ActivityEvent): string;
+  /**
+   * What this record's bodies reveal about its operation, for any record of an operation the rule matches
+   * (whatever its result); undefined when nothing. Rules without it never take part in the lifecycle join.
+   */
+  collect?(event: ActivityEvent): OperationDetails | undefined;
+  /**
+   * The finding for this event, or undefined. `details` are what the operation's other records revealed
+   * (empty when none are known yet); the event's own record and bodies come first.
+   */
+  evaluate(event: ActivityEvent, details?: OperationDetails): Finding | undefined;
+  /**
+   * Why an event with these details is not a finding although its operation and result match (a firewall
+   * Status poll): the lifecycle join puts it on the completing row when an alert was already written
+   * before the details arrived.
+   */
+  whyNot?(event: ActivityEvent, details: OperationDetails): string | undefined;
+  /** The alert title; `finding` (when given) may say more than the event (a region from a body). */
+  title(event: ActivityEvent, finding?: Finding): string;
   alertContext(event: ActivityEvent, finding: Finding): Record<string, unknown>;
 }

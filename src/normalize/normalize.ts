@@ -1,76 +1,39 @@
 /*
- * One decoded record → the event model, or an error saying which field was wrong and how. Validation is
- * the edge: past it, rules trust the event's types.
+ * One decoded record → the event model, in whichever of the three shapes it arrives (shapes.ts says where
+ * each field is read from). Normalization fails closed only on what the rules cannot do without: a record
+ * whose operation cannot be read, or whose result or time is present but unreadable, is malformed. Every other
+ * field fails open: null or of the wrong type, it is dropped and named in `droppedFields`, and the record
+ * is still evaluated, so that a damaged minor field can never hide a capture.
  */
-import * as z from '../lib/zod';
 import { DetectorError, describeValue } from '../lib/errors';
-import type { ActivityEvent, SourceFormat } from './activityEvent';
-import { detectSourceFormat, readOperationName } from './operation';
-
-const CLAIM_UPN = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
-const CLAIM_OBJECT_ID = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
-
-/** A field that must be text when present. Numbers are accepted as text (some producers emit them). */
-const text = z.optional(
-  z.pipe(
-    z.union([z.string(), z.number()]),
-    z.transform((v) => String(v)),
-  ),
-);
-
-/** `operationName` is a string in exports and `{ value, localizedValue }` in the REST API shape. */
-const operationNameField = z.optional(
-  z.union([
-    z.string(),
-    z.pipe(
-      z.object({ value: z.string() }),
-      z.transform((o) => o.value),
-    ),
-  ]),
-);
-
-/** `properties` is an object, or (AzureActivity `Properties`) a JSON string; anything else is ignored. */
-const objectOrJson = z.optional(z.union([z.record(z.string(), z.unknown()), z.string()]));
-
-const exportSchema = z.object({
-  time: text,
-  resourceId: text,
-  operationName: operationNameField,
-  category: text,
-  resultType: text,
-  callerIpAddress: text,
-  correlationId: text,
-  location: text,
-  tenantId: text,
-  level: text,
-  caller: text,
-  identity: z.optional(z.object({ claims: z.optional(z.record(z.string(), z.unknown())) })),
-  properties: objectOrJson,
-});
-
-const azureActivitySchema = z.object({
-  TimeGenerated: text,
-  _ResourceId: text,
-  ResourceId: text,
-  OperationNameValue: text,
-  OperationName: text,
-  CategoryValue: text,
-  Category: text,
-  ActivityStatusValue: text,
-  CallerIpAddress: text,
-  CorrelationId: text,
-  Caller: text,
-  Level: text,
-  TenantId: text,
-  Claims_d: objectOrJson,
-  Claims: objectOrJson,
-  Properties_d: objectOrJson,
-  Properties: objectOrJson,
-});
+import { phaseOf, type ActivityEvent, type SourceFormat } from './activityEvent';
+import { identifyCaller } from './caller';
+import {
+  detectSourceFormat,
+  FIELD_SOURCES,
+  readField,
+  readObject,
+  readText,
+  valueAt,
+  type EventField,
+} from './shapes';
 
 export type NormalizeResult =
   | { readonly ok: true; readonly event: ActivityEvent }
   | { readonly ok: false; readonly error: DetectorError };
+
+/** Largest number of dropped fields named per record (a record cannot amplify itself into a long list). */
+const MAX_DROPPED_NAMED = 16;
+
+function invalid(format: SourceFormat, field: string, value: unknown, expected: string): NormalizeResult {
+  return {
+    ok: false,
+    error: new DetectorError(
+      'RECORD_INVALID',
+      `${format} record has no readable ${field}: expected ${expected}, got ${describeValue(value)}`,
+    ),
+  };
+}
 
 /** Turns one decoded record into the event model, or explains which field was wrong and how. */
 export function normalizeRecord(record: unknown): NormalizeResult {
@@ -81,137 +44,76 @@ export function normalizeRecord(record: unknown): NormalizeResult {
     };
   }
   const obj = record as Record<string, unknown>;
-  return detectSourceFormat(obj) === 'AzureActivity' ? fromAzureActivity(obj) : fromExport(obj);
-}
+  const format = detectSourceFormat(obj);
+  const dropped: string[] = [];
+  const text = (field: EventField): string => readField(obj, format, field, readText, dropped)?.trim() ?? '';
 
-const EXPECTED_BY_FIELD: Readonly<Record<string, string>> = {
-  operationName: 'a string or { value: string }',
-  identity: 'an object with optional claims',
-  properties: 'an object or a JSON string',
-  Properties: 'an object or a JSON string',
-  Properties_d: 'an object or a JSON string',
-  Claims: 'an object or a JSON string',
-  Claims_d: 'an object or a JSON string',
-};
+  const operationName = readField(obj, format, 'operationName', readText);
+  if (operationName === undefined) {
+    const path = firstPresent(obj, format, 'operationName');
+    return invalid(
+      format,
+      path ?? 'operation name',
+      path === undefined ? undefined : valueAt(obj, path).value,
+      'a string or { value: string }',
+    );
+  }
+  // Result and time decide whether and when the rule fires: present but unreadable, the record is malformed.
+  const required: Partial<Record<'resultType' | 'time', string>> = {};
+  for (const field of ['resultType', 'time'] as const) {
+    const unreadable: string[] = [];
+    const value = readField(obj, format, field, readText, unreadable);
+    if (value === undefined && unreadable.length > 0) {
+      const path = unreadable[0] ?? field;
+      return invalid(format, path, valueAt(obj, path).value, 'a string or { value: string }');
+    }
+    required[field] = value?.trim() ?? '';
+  }
+  const result = required.resultType ?? '';
 
-function invalid(
-  error: z.core.$ZodError,
-  format: SourceFormat,
-  record: Record<string, unknown>,
-): NormalizeResult {
-  const details = error.issues
-    .slice(0, 5)
-    .map((i) => {
-      const field = i.path.join('.') || '(record)';
-      const top = String(i.path[0] ?? '');
-      const expected = EXPECTED_BY_FIELD[top] ?? (i.path.length > 1 ? 'an object of strings' : 'a string');
-      const actual = i.path.reduce<unknown>(
-        (v, key) =>
-          typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[key] : undefined,
-        record,
-      );
-      return `${field}: expected ${expected}, got ${describeValue(actual)}`;
-    })
-    .join('; ');
-  return {
-    ok: false,
-    error: new DetectorError('RECORD_INVALID', `${format} record has fields of the wrong type: ${details}`, {
-      cause: error,
-    }),
-  };
-}
+  const claims = readField(obj, format, 'claims', readObject, dropped);
+  const properties = readField(obj, format, 'properties', readObject, dropped);
+  const identity = identifyCaller(claims, text('caller'));
+  // The REST API says BeginRequest on the Start event whatever its status text.
+  const eventName = text('eventName');
+  const phase = eventName.toLowerCase() === 'beginrequest' ? 'start' : phaseOf(result);
 
-function missingOperation(format: SourceFormat, field: string): NormalizeResult {
-  return {
-    ok: false,
-    error: new DetectorError(
-      'RECORD_INVALID',
-      `${format} record has no ${field}: expected a string, got undefined`,
-    ),
-  };
-}
-
-function fromExport(obj: Record<string, unknown>): NormalizeResult {
-  const parsed = exportSchema.safeParse(obj);
-  if (!parsed.success) return invalid(parsed.error, 'DiagnosticExport', obj);
-  const r = parsed.data;
-  const operationName = readOperationName(obj);
-  if (operationName === undefined) return missingOperation('DiagnosticExport', 'operationName');
-  const claims = r.identity?.claims ?? {};
-  const upn = claimText(claims[CLAIM_UPN]);
-  const appId = claimText(claims.appid);
-  const objectId = claimText(claims[CLAIM_OBJECT_ID]) || claimText(claims.oid);
   return {
     ok: true,
     event: {
-      sourceFormat: 'DiagnosticExport',
-      time: r.time ?? '',
+      sourceFormat: format,
+      time: required.time ?? '',
       operationName,
-      resultType: r.resultType ?? '',
-      resourceId: r.resourceId ?? '',
-      category: r.category ?? '',
-      callerIpAddress: r.callerIpAddress ?? '',
-      correlationId: r.correlationId ?? '',
-      location: r.location ?? '',
-      tenantId: r.tenantId ?? '',
-      level: r.level ?? '',
-      caller: upn || appId || objectId || (r.caller ?? ''),
-      callerObjectId: objectId,
-      properties: asObject(r.properties),
-    },
-  };
-}
-
-function fromAzureActivity(obj: Record<string, unknown>): NormalizeResult {
-  const parsed = azureActivitySchema.safeParse(obj);
-  if (!parsed.success) return invalid(parsed.error, 'AzureActivity', obj);
-  const r = parsed.data;
-  const operationName = readOperationName(obj);
-  if (operationName === undefined) return missingOperation('AzureActivity', 'OperationNameValue');
-  const claims = asObject(r.Claims_d ?? r.Claims) ?? {};
-  const properties = asObject(r.Properties_d ?? r.Properties);
-  const upn = claimText(claims[CLAIM_UPN]);
-  const appId = claimText(claims.appid);
-  const objectId = claimText(claims[CLAIM_OBJECT_ID]);
-  return {
-    ok: true,
-    event: {
-      sourceFormat: 'AzureActivity',
-      time: r.TimeGenerated ?? '',
-      operationName,
-      resultType: r.ActivityStatusValue ?? '',
-      resourceId: r._ResourceId ?? r.ResourceId ?? '',
-      category: r.CategoryValue ?? r.Category ?? '',
-      callerIpAddress: r.CallerIpAddress ?? '',
-      correlationId: r.CorrelationId ?? '',
-      // AzureActivity has no location column; the rule reports it as unknown rather than guessing.
-      location: typeof properties?.location === 'string' ? properties.location : '',
-      tenantId: r.TenantId ?? '',
-      level: r.Level ?? '',
-      caller: upn || appId || objectId || (r.Caller ?? ''),
-      callerObjectId: objectId,
+      resultType: result,
+      phase,
+      resourceId: text('resourceId'),
+      category: text('category'),
+      callerIpAddress: text('callerIpAddress'),
+      correlationId: text('correlationId'),
+      location: text('location'),
+      tenantId: text('tenantId') || identity.tenantId,
+      level: text('level'),
+      caller: identity.caller,
+      callerKind: identity.kind,
+      callerObjectId: identity.objectId,
+      callerAppId: identity.appId,
+      callerResourceId: identity.managedIdentityResourceId,
+      subscriptionId: text('subscriptionId'),
+      resourceGroup: text('resourceGroup'),
       properties,
+      droppedFields: [...new Set(dropped)].slice(0, MAX_DROPPED_NAMED),
     },
   };
 }
 
-function claimText(value: unknown): string {
-  return typeof value === 'string' ? value : '';
+function firstPresent(
+  obj: Readonly<Record<string, unknown>>,
+  format: SourceFormat,
+  field: EventField,
+): string | undefined {
+  const paths: readonly string[] = FIELD_SOURCES[field][format];
+  return paths.find((p) => valueAt(obj, p).present);
 }
 
 /** Objects pass through; JSON strings holding an object are parsed; anything else is dropped. */
-export function asObject(value: unknown): Record<string, unknown> | undefined {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value))
-    return value as Record<string, unknown>;
-  if (typeof value === 'string' && value.startsWith('{')) {
-    try {
-      const parsed: unknown = JSON.parse(value);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-        return parsed as Record<string, unknown>;
-      }
-    } catch {
-      // Not JSON: callers treat the field as absent; the raw record still reaches the alert's Context.
-    }
-  }
-  return undefined;
-}
+export const asObject = readObject;

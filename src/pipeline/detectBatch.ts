@@ -10,11 +10,15 @@ import { RULES } from '../detect/registry';
 import type { DetectionRule } from '../detect/types';
 import { safeStringify } from '../lib/text';
 import { normalizeRecord } from '../normalize/normalize';
+import type { ActivityEvent } from '../normalize/activityEvent';
+import { addToOperation, matchesOperation, type BatchOperation } from './lifecycle';
 import type { BatchCounts, MalformedMessage, MessageMeta } from './ports';
 
 export interface BatchResult {
   readonly alerts: AlertRow[];
   readonly malformed: MalformedMessage[];
+  /** Every operation a lifecycle rule matched in this batch, for the join across batches. */
+  readonly operations: Map<string, BatchOperation>;
   readonly counts: BatchCounts;
 }
 
@@ -28,6 +32,12 @@ export interface DetectOptions {
   readonly prefilter?: boolean;
 }
 
+interface Evaluated {
+  readonly event: ActivityEvent;
+  /** Per rule, the batch's view of the event's operation when the rule joins lifecycles. */
+  readonly operations: (BatchOperation | undefined)[];
+}
+
 export function detectBatch(
   messages: readonly unknown[],
   metaFor: (index: number) => MessageMeta,
@@ -35,14 +45,16 @@ export function detectBatch(
 ): BatchResult {
   const rules = options.rules ?? RULES;
   const now = options.now ?? new Date();
-  const alerts: AlertRow[] = [];
   const malformed: MalformedMessage[] = [];
-  const seen = new Set<string>();
   const prefilter = options.prefilter === false ? undefined : prefilterFor(rules);
+  const operations = new Map<string, BatchOperation>();
+  const events: Evaluated[] = [];
   let records = 0;
-  let duplicates = 0;
   let prefiltered = 0;
+  let fieldsDropped = 0;
 
+  // First pass: every record decoded and normalized, and each operation's records gathered, so that a
+  // success record is evaluated with what its Start and Accept records in the same batch revealed.
   messages.forEach((message, index) => {
     if (prefilter && !prefilter.mayContainMatch(message)) {
       prefiltered++;
@@ -74,23 +86,41 @@ export function detectBatch(
         });
         return;
       }
-      for (const rule of rules) {
-        const finding = rule.evaluate(normalized.event);
-        if (!finding) continue;
-        const alert = buildAlert(rule, normalized.event, finding, now);
-        if (seen.has(alert.AlertId)) {
-          duplicates++;
-          continue;
-        }
-        seen.add(alert.AlertId);
-        alerts.push(alert);
-      }
+      const event = normalized.event;
+      if (event.droppedFields.length > 0) fieldsDropped++;
+      const upper = event.operationName.toUpperCase();
+      events.push({
+        event,
+        operations: rules.map((rule) =>
+          rule.collect && matchesOperation(rule, upper) ? addToOperation(operations, rule, event) : undefined,
+        ),
+      });
     });
   });
+
+  // Second pass: the rules.
+  const alerts: AlertRow[] = [];
+  const seen = new Set<string>();
+  let duplicates = 0;
+  for (const { event, operations: ops } of events) {
+    rules.forEach((rule, r) => {
+      const op = ops[r];
+      const finding = rule.evaluate(event, op?.details);
+      if (!finding) return;
+      const alert = buildAlert(rule, event, finding, now, op ? { records: op.phases } : {});
+      if (seen.has(alert.AlertId)) {
+        duplicates++;
+        return;
+      }
+      seen.add(alert.AlertId);
+      alerts.push(alert);
+    });
+  }
 
   return {
     alerts,
     malformed,
+    operations,
     counts: {
       messages: messages.length,
       records,
@@ -98,6 +128,9 @@ export function detectBatch(
       malformed: malformed.length,
       duplicates,
       prefiltered,
+      fieldsDropped,
+      joined: 0,
+      completing: 0,
     },
   };
 }

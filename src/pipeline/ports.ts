@@ -5,7 +5,9 @@
  * the adapters through one factory (deliver/index.ts).
  */
 import type { AlertRow } from '../alert/columns';
+import type { OperationDetails } from '../detect/types';
 import type { ErrorCode } from '../lib/errors';
+import type { ActivityEvent, Phase } from '../normalize/activityEvent';
 
 /** Where one message came from: trigger metadata for Event Hubs, a file path for the CLI. */
 export interface MessageMeta {
@@ -67,10 +69,38 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Where one batch's results go. */
+/** What the records of one operation revealed so far (pipeline/lifecycle.ts). */
+export interface OperationState {
+  readonly ruleId: string;
+  readonly details: OperationDetails;
+  readonly phases: readonly Phase[];
+  /** The success event of an alert written before the operation's Start and Accept were both seen. */
+  readonly pending?: ActivityEvent;
+  /** Epoch milliseconds after which the state is ignored (the join's window). */
+  readonly expiresAt: number;
+}
+
+/** Keeps operation state across batches, partitions and instances (Table Storage in Azure). */
+export interface OperationStateStore {
+  readonly name: string;
+  /**
+   * Applies `change` to the state stored under `id` atomically: when another writer changed it in between,
+   * `change` runs again on the newer state. Returns the state before and after.
+   */
+  update(
+    id: string,
+    change: (current: OperationState | undefined) => OperationState,
+  ): Promise<{ before: OperationState | undefined; after: OperationState }>;
+}
+
+/** Where one batch's results go, and the state the lifecycle join keeps. */
 export interface Delivery {
   readonly sink: AlertSink;
   readonly malformedStore: MalformedStore;
+  /** Absent: operations are joined within each batch only. */
+  readonly operationState?: OperationStateStore;
+  /** How long an operation's state is kept for its later records (ms). */
+  readonly operationWindowMs?: number;
 }
 
 export interface BatchCounts {
@@ -85,6 +115,11 @@ export interface BatchCounts {
    * Their records are not in `records` (they were never decoded) and were not validated.
    */
   readonly prefiltered: number;
+  /** Records evaluated although a minor field was null or of the wrong type (the field was left out). */
+  readonly fieldsDropped: number;
+  /** Operations joined with the state of earlier batches; and rows that complete earlier alerts. */
+  readonly joined: number;
+  readonly completing: number;
 }
 
 export interface BatchOutcome extends BatchCounts, DeliveryReport {

@@ -6,7 +6,9 @@
  */
 import type { DetectionRule } from '../detect/types';
 import { errorFields } from '../lib/errorText';
-import { detectBatch } from './detectBatch';
+import type { AlertRow } from '../alert/columns';
+import { detectBatch, type BatchResult } from './detectBatch';
+import { joinOperations } from './lifecycle';
 import type {
   BatchInfo,
   BatchOutcome,
@@ -16,6 +18,9 @@ import type {
   MalformedMessage,
   MessageMeta,
 } from './ports';
+
+/** How long an operation's records are joined when the delivery does not say (6 hours). */
+export const DEFAULT_OPERATION_WINDOW_MS = 6 * 60 * 60 * 1000;
 
 export interface RunOptions {
   readonly rules?: readonly DetectionRule[];
@@ -37,6 +42,43 @@ export function describeMalformed(m: MalformedMessage): string {
   return `malformed ${where}: ${m.code}: ${m.reason}`;
 }
 
+/** The batch's alerts after the lifecycle join with earlier batches (pipeline/lifecycle.ts). */
+async function joinAcrossBatches(
+  detected: BatchResult,
+  delivery: Delivery,
+  now: Date,
+  logger: Logger,
+): Promise<BatchResult> {
+  const store = delivery.operationState;
+  if (!store || detected.operations.size === 0) return detected;
+  const join = await joinOperations(
+    detected.operations,
+    store,
+    now,
+    delivery.operationWindowMs ?? DEFAULT_OPERATION_WINDOW_MS,
+    logger,
+  );
+  const alerts: AlertRow[] = [];
+  for (const alert of detected.alerts) {
+    if (!join.rebuilt.has(alert.AlertId)) alerts.push(alert);
+    else {
+      const row = join.rebuilt.get(alert.AlertId);
+      if (row) alerts.push(row);
+    }
+  }
+  for (const row of join.completing) alerts.push(row);
+  return {
+    ...detected,
+    alerts,
+    counts: {
+      ...detected.counts,
+      alerts: alerts.length,
+      joined: join.joined,
+      completing: join.completing.length,
+    },
+  };
+}
+
 export async function runBatch(
   messages: readonly unknown[],
   metas: readonly MessageMeta[],
@@ -47,11 +89,12 @@ export async function runBatch(
 ): Promise<BatchOutcome> {
   const started = Date.now();
   const now = options.now?.() ?? new Date();
-  const result = detectBatch(messages, (i) => metas[i] ?? {}, {
+  const detected = detectBatch(messages, (i) => metas[i] ?? {}, {
     rules: options.rules,
     now,
     prefilter: options.prefilter,
   });
+  const result = await joinAcrossBatches(detected, delivery, now, logger);
 
   for (const m of result.malformed) {
     logger.warn(LOG_MALFORMED, {

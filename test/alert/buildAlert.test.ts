@@ -92,9 +92,23 @@ describe('buildAlert', () => {
     ).toBe(alertIdFor(rule, e));
   });
 
-  it('reports an unknown location as Panther does', () => {
+  it('reports an unknown location as Panther does, naming the resource so unrelated alerts never group', () => {
+    const e = event({
+      ...seedWrite,
+      location: undefined,
+      resourceId:
+        '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkWatchers/nw-custom/packetCaptures/pc-9',
+    });
+    expect(rule.title(e)).toBe('Azure Network Packet Capture Enabled in [<UNKNOWN_LOCATION>] on pc-9');
+    const row = buildAlert(rule, e, rule.evaluate(e)!, now);
+    expect([row.Location, row.LocationSource]).toEqual(['', 'unknown']);
+  });
+
+  it("takes a missing location from a Network Watcher's default name", () => {
     const e = event({ ...seedWrite, location: undefined });
-    expect(rule.title(e)).toBe('Azure Network Packet Capture Enabled in [<UNKNOWN_LOCATION>]');
+    expect(rule.title(e)).toBe('Azure Network Packet Capture Enabled in [centralus]');
+    const row = buildAlert(rule, e, rule.evaluate(e)!, now);
+    expect([row.Location, row.LocationSource]).toEqual(['centralus', 'resource']);
   });
 
   it('describes the capture target and storage without SAS tokens', () => {

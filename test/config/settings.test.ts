@@ -40,6 +40,9 @@ describe('loadSettings', () => {
       hostStorage: { kind: 'serviceUri', serviceUri: 'https://st.blob.core.windows.net' },
       deadLetterStorage: { kind: 'serviceUri', serviceUri: 'https://st.blob.core.windows.net' },
       deliveryTimeBudgetMs: 240_000,
+      operationStateStorage: undefined,
+      operationStateTable: 'packetcaptureoperations',
+      operationWindowMs: 360 * 60_000,
     });
   });
 
@@ -117,6 +120,8 @@ describe('the settings table', () => {
       EVENTHUB_CONSUMER_GROUP: loaded.consumerGroup,
       DEAD_LETTER_CONTAINER: loaded.deadLetterContainer,
       DELIVERY_TIME_BUDGET_SECONDS: String(loaded.deliveryTimeBudgetMs / 1000),
+      OPERATION_STATE_TABLE: loaded.operationStateTable,
+      OPERATION_STATE_WINDOW_MINUTES: String(loaded.operationWindowMs / 60_000),
     });
   });
 });

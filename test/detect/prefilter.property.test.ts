@@ -385,6 +385,7 @@ describe('prefilter soundness (property-based)', () => {
             time: '2025-12-22T10:30:00Z',
             operationName: op,
             resultType,
+            phase: 'success',
             resourceId: '/subscriptions/x',
             category: 'Administrative',
             callerIpAddress: '',
@@ -393,8 +394,14 @@ describe('prefilter soundness (property-based)', () => {
             tenantId: '',
             level: '',
             caller: '',
+            callerKind: 'Unknown',
             callerObjectId: '',
+            callerAppId: '',
+            callerResourceId: '',
+            subscriptionId: '',
+            resourceGroup: '',
             properties: undefined,
+            droppedFields: [],
           };
           expect(rule.evaluate(event)).toBeUndefined();
         }),

@@ -6,7 +6,7 @@ import {
   deriveNeedles,
   prefilterFor,
 } from '../../src/detect/prefilter';
-import { OPERATION_FIELDS } from '../../src/normalize/operation';
+import { OPERATION_FIELDS } from '../../src/normalize/shapes';
 import { RULES } from '../../src/detect/registry';
 import type { DetectionRule } from '../../src/detect/types';
 import { detectBatch } from '../../src/pipeline/detectBatch';
@@ -233,8 +233,7 @@ describe('prefilter.recordMayMatch', () => {
       { OperationNameValue: 'MICROSOFT.WEB/SITES/WRITE', OperationName: 'Update website' },
       false,
     ],
-    // Not a readable operation for normalization (a string or { value }): it reports the record.
-    ['a numeric operation (normalize reports it)', record(42), true],
+    ['a numeric operation', record(42), false],
     ['no operation (normalize reports it)', { time: 'x' }, true],
     ['an operation of the wrong type (normalize reports it)', record(['MICROSOFT.WEB/SITES/WRITE']), true],
     ['a null operation', record(null), true],

@@ -6,7 +6,16 @@ export function sampleAlert(n: number, overrides: Partial<AlertRow> = {}): Alert
   const id = createHash('sha256').update(`sample-${n}`).digest('hex');
   const row: Record<string, unknown> = {};
   for (const c of ALERT_COLUMNS) {
-    row[c.name] = c.type === 'dynamic' ? {} : c.type === 'datetime' ? '2025-01-31T13:45:01.123Z' : '';
+    row[c.name] =
+      c.type === 'dynamic'
+        ? {}
+        : c.type === 'datetime'
+          ? '2025-01-31T13:45:01.123Z'
+          : c.type === 'boolean'
+            ? false
+            : c.type === 'int'
+              ? 1
+              : '';
   }
   const sub = '11111111-2222-3333-4444-555555555555';
   Object.assign(row, {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -118,6 +119,105 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     return {
       blobEndpoint,
       connectionString: `DefaultEndpointsProtocol=${protocol};AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};`,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export interface AzuriteTablesInstance {
+  /** e.g. `http://127.0.0.1:41234/devstoreaccount1` (the account's table service URI). */
+  readonly tableEndpoint: string;
+  readonly connectionString: string;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port (Azurite's table service does not report the port it was given with 0). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** Azurite's table service, like `startAzurite` (child process, loopback, in memory, removed on stop). */
+export async function startAzuriteTables(
+  options: { startTimeoutMs?: number } = {},
+): Promise<AzuriteTablesInstance> {
+  const mainJs = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/table/main.js');
+  const workDir = await mkdtemp(path.join(tmpdir(), 'pcd-azurite-tables-'));
+  const port = await freePort();
+  installExitHook();
+  const child = spawn(
+    process.execPath,
+    [
+      mainJs,
+      '--tableHost',
+      '127.0.0.1',
+      '--tablePort',
+      String(port),
+      '--inMemoryPersistence',
+      '--loose',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+    ],
+    { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  running.add(child);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    running.delete(child);
+    await rm(workDir, { recursive: true, force: true });
+  };
+  let output = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new Error(`Azurite tables did not start within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`),
+        );
+      }, options.startTimeoutMs ?? 30_000);
+      const onData = (data: Buffer): void => {
+        output += data.toString('utf8');
+        if (output.includes('successfully started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(
+          new Error(`Azurite tables exited early (code ${code ?? '-'}, signal ${signal ?? '-'}):\n${output}`),
+        );
+      });
+    });
+    child.stdout.resume();
+    child.stderr.resume();
+    const tableEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT_NAME}`;
+    return {
+      tableEndpoint,
+      connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY};TableEndpoint=${tableEndpoint};`,
       stop,
     };
   } catch (e) {

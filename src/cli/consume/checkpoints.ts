@@ -4,7 +4,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { CONTAINER_NAME, CONTAINER_NAME_RULE, type BlobStorage } from '../../config/settings';
+import { CONTAINER_NAME, CONTAINER_NAME_RULE, type StorageEndpoint } from '../../config/settings';
 import { DetectorError } from '../../lib/errors';
 import { errorText } from '../../lib/errorText';
 import { nonEmpty } from '../../lib/text';
@@ -32,7 +32,10 @@ export interface CheckpointLocation {
 }
 
 /** The flags' storage first, then the settings' host storage (`AzureWebJobsStorage…`). */
-export function checkpointStorage(flags: CheckpointFlags, hostStorage: BlobStorage | undefined): BlobStorage {
+export function checkpointStorage(
+  flags: CheckpointFlags,
+  hostStorage: StorageEndpoint | undefined,
+): StorageEndpoint {
   const connectionString = nonEmpty(flags.connectionString);
   const serviceUri = nonEmpty(flags.blobServiceUri);
   if (connectionString !== undefined && serviceUri !== undefined) {
@@ -51,7 +54,7 @@ export function checkpointStorage(flags: CheckpointFlags, hostStorage: BlobStora
 }
 
 export function checkpointContainer(
-  storage: BlobStorage,
+  storage: StorageEndpoint,
   containerFlag: string | undefined,
   credential: () => Promise<TokenCredential>,
 ): CheckpointLocation {

@@ -5,20 +5,13 @@
  * `operationName`, and a successful result. Only `operationName` is tested, never `resourceId` or
  * `properties`, so a read of a capture resource or a property mentioning captures does not fire.
  */
-import { redactSecrets, stripQuery } from '../../lib/redact';
-import { asObject } from '../../normalize/normalize';
+import { redactSecrets } from '../../lib/redact';
 import { parseResourceId, type ActivityEvent } from '../../normalize/activityEvent';
-import type { DetectionRule, OperationPattern } from '../types';
+import { detailSources, detailValues, mergeDetails } from '../details';
+import type { DetectionRule, Finding, OperationDetails, OperationPattern } from '../types';
+import { collectCaptureDetails, regionFromResourceId, type CaptureKind } from './packetCaptureDetails';
 
-export type CaptureKind =
-  | 'NetworkWatcher'
-  | 'VirtualNetworkGateway'
-  | 'GatewayConnection'
-  | 'VpnGateway'
-  | 'VpnConnection'
-  | 'AzureFirewall'
-  | 'VirtualNetworkTap'
-  | 'NetworkInterfaceTap';
+export type { CaptureKind } from './packetCaptureDetails';
 
 interface CapturePattern extends OperationPattern {
   readonly kind: CaptureKind;
@@ -98,59 +91,41 @@ const PATTERNS: readonly CapturePattern[] = [
   },
 ];
 
-const SUCCESS_RESULTS: ReadonlySet<string> = new Set(['success', 'succeeded']);
-
-/** The firewall's newer API multiplexes start, status and stop; only a start is a finding. */
+/** The firewall's capture API multiplexes start, status and stop; only a start is a finding. */
 const NON_START_FIREWALL_OPERATIONS: ReadonlySet<string> = new Set(['status', 'stop']);
 
-function requestBody(event: ActivityEvent): Record<string, unknown> | undefined {
-  const props = event.properties;
-  if (!props) return undefined;
-  return asObject(props.requestbody ?? props.requestBody ?? props.RequestBody);
+function patternOf(event: ActivityEvent): CapturePattern | undefined {
+  const operation = event.operationName.toUpperCase();
+  return PATTERNS.find((p) => operation.includes(p.pattern));
 }
 
-function str(value: unknown): string {
-  return typeof value === 'string' ? value : '';
+/** The firewall operation a start was not, from the details ('' when it may be a start). */
+function firewallNonStart(kind: CaptureKind, details: OperationDetails): string {
+  if (kind !== 'AzureFirewall') return '';
+  const requested = details.requestedOperation?.value.trim().toLowerCase() ?? '';
+  return NON_START_FIREWALL_OPERATIONS.has(requested) ? requested : '';
 }
 
-function idOf(value: unknown): string {
-  return str(asObject(value)?.id);
+/** What is captured when no body names it: the resource itself (a gateway, a TAP, a NIC's parent). */
+function resourceTarget(kind: CaptureKind, resourceId: string): string {
+  if (kind === 'NetworkInterfaceTap') return resourceId.replace(/\/tapConfigurations\/[^/]*$/i, '');
+  if (kind === 'NetworkWatcher') return '';
+  return resourceId;
 }
 
-/** What is captured and where it goes, from the request body when the export carries it. */
-function describeCapture(
-  kind: CaptureKind,
-  event: ActivityEvent,
-): { captureTarget: string; captureStorage: string } {
-  const body = requestBody(event);
-  const props = asObject(body?.properties) ?? body ?? {};
-  switch (kind) {
-    case 'NetworkWatcher': {
-      const storage = asObject(props.storageLocation) ?? {};
-      return {
-        captureTarget: str(props.target),
-        captureStorage:
-          str(storage.storageId) || stripQuery(str(storage.storagePath)) || str(storage.filePath),
-      };
-    }
-    case 'VirtualNetworkTap':
-      return {
-        captureTarget: event.resourceId,
-        captureStorage:
-          idOf(props.destinationNetworkInterfaceIPConfiguration) ||
-          idOf(props.destinationLoadBalancerFrontEndIPConfiguration),
-      };
-    case 'NetworkInterfaceTap':
-      return {
-        captureTarget: event.resourceId.replace(/\/tapConfigurations\/[^/]*$/i, ''),
-        captureStorage: idOf(props.virtualNetworkTap),
-      };
-    default:
-      return {
-        captureTarget: event.resourceId,
-        captureStorage: stripQuery(str(props.sasUrl) || str(props.SasUrl)),
-      };
-  }
+/**
+ * Where the operation ran: the record's own region, else a body's, else the resource's (a Network
+ * Watcher's default name carries it), else the record's `global`; undefined when nothing says.
+ */
+function locate(event: ActivityEvent, details: OperationDetails): Finding['location'] {
+  const own = event.location.trim();
+  if (own !== '' && own.toLowerCase() !== 'global') return { value: own, source: 'record' };
+  const fromBody = details.location;
+  if (fromBody) return { value: fromBody.value, source: fromBody.from };
+  const fromResource = regionFromResourceId(event.resourceId);
+  if (fromResource !== '') return { value: fromResource, source: 'resource' };
+  if (own !== '') return { value: own, source: 'record' };
+  return undefined;
 }
 
 export const packetCaptureEnabled: DetectionRule = {
@@ -184,27 +159,59 @@ export const packetCaptureEnabled: DetectionRule = {
   operationPatterns: PATTERNS,
   attributeColumns: ATTRIBUTE_COLUMNS,
 
-  evaluate(event) {
-    const operation = event.operationName.toUpperCase();
-    const match = PATTERNS.find((p) => operation.includes(p.pattern));
-    if (!match) return undefined;
-    if (!SUCCESS_RESULTS.has(event.resultType.toLowerCase())) return undefined;
-    if (match.pattern.endsWith('/PACKETCAPTUREOPERATION/ACTION')) {
-      const body = requestBody(event);
-      const requested = str(asObject(body?.properties)?.operation ?? body?.operation).toLowerCase();
-      if (NON_START_FIREWALL_OPERATIONS.has(requested)) return undefined;
-    }
-    const capture = describeCapture(match.kind, event);
-    const attributes: CaptureAttributes = {
-      CaptureKind: match.kind,
-      CaptureTarget: capture.captureTarget,
-      CaptureStorage: capture.captureStorage,
-    };
-    return { kind: match.kind, pattern: match.pattern, attributes };
+  collect(event) {
+    const pattern = patternOf(event);
+    return pattern ? collectCaptureDetails(pattern.kind, event) : undefined;
   },
 
-  title(event) {
-    return `Azure Network Packet Capture Enabled in [${event.location || '<UNKNOWN_LOCATION>'}]`;
+  evaluate(event, others) {
+    const match = patternOf(event);
+    if (!match || event.phase !== 'success') return undefined;
+    const details = mergeDetails(collectCaptureDetails(match.kind, event), others);
+    if (firewallNonStart(match.kind, details) !== '') return undefined;
+    const firewallUnknown = match.kind === 'AzureFirewall' && details.requestedOperation === undefined;
+    const attributes: CaptureAttributes = {
+      CaptureKind: match.kind,
+      CaptureTarget: details.target?.value ?? resourceTarget(match.kind, event.resourceId),
+      CaptureStorage: details.destination?.value ?? '',
+    };
+    return {
+      kind: match.kind,
+      pattern: match.pattern,
+      attributes,
+      location: locate(event, details),
+      detailSources: [
+        'success record',
+        ...detailSources(details).map((d) => (d === 'requestBody' ? 'request body' : 'response body')),
+      ],
+      details: {
+        ...detailValues(details),
+        // No body anywhere: a start cannot be ruled out, so it alerts and says so.
+        ...(firewallUnknown
+          ? { requestedOperation: 'unknown (no record of the operation carried its request body)' }
+          : {}),
+      },
+    };
+  },
+
+  whyNot(event, others) {
+    const match = patternOf(event);
+    if (!match) return undefined;
+    const nonStart = firewallNonStart(
+      match.kind,
+      mergeDetails(collectCaptureDetails(match.kind, event), others),
+    );
+    return nonStart === ''
+      ? undefined
+      : `the firewall operation's request body asks for ${nonStart === 'status' ? 'Status (a poll)' : 'Stop'}, not a capture start`;
+  },
+
+  title(event, finding) {
+    const location = (finding ? finding.location : locate(event, {}))?.value;
+    if (location !== undefined) return `Azure Network Packet Capture Enabled in [${location}]`;
+    // Incidents group by title: an unknown region must not put unrelated captures into one incident.
+    const name = parseResourceId(event.resourceId).resourceName || event.resourceId || event.correlationId;
+    return `Azure Network Packet Capture Enabled in [<UNKNOWN_LOCATION>] on ${name}`;
   },
 
   alertContext(event, finding) {
@@ -222,15 +229,20 @@ export const packetCaptureEnabled: DetectionRule = {
       correlation_id: event.correlationId,
       location: event.location,
       tenant_id: event.tenantId,
-      resource_group: parts.resourceGroup,
+      resource_group: parts.resourceGroup || event.resourceGroup,
       storage_account_name: storageAccount?.[1] ?? '',
       caller: event.caller,
+      caller_kind: event.callerKind,
+      ...(event.callerResourceId === '' ? {} : { caller_managed_identity: event.callerResourceId }),
       capture_kind: finding.kind,
       matched_pattern: finding.pattern,
       capture_target: captureTarget,
       capture_storage: captureStorage,
+      capture_details: finding.details ?? {},
+      detail_sources: finding.detailSources ?? [],
       source_format: event.sourceFormat,
     };
+    if (event.droppedFields.length > 0) context.dropped_fields = event.droppedFields;
     if (event.properties) context.properties = redactSecrets(event.properties);
     return context;
   },
