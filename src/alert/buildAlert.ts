@@ -26,6 +26,8 @@ export function alertIdFor(rule: DetectionRule, event: ActivityEvent): string {
     event.resultType.toLowerCase(),
     event.resourceId.toLowerCase(),
     toIsoUtc(event.time) || event.time,
+    // A smoke test's record never shares an id with a real one, so it cannot stand in for it in a dedup.
+    ...(event.smokeTestId === undefined ? [] : ['smoke-test', event.smokeTestId]),
   ].join('\n');
   return createHash('sha256').update(identity).digest('hex').slice(0, 32);
 }
@@ -61,5 +63,6 @@ export function buildAlert(rule: DetectionRule, event: ActivityEvent, finding: F
     SourceFormat: event.sourceFormat,
     Runbook: rule.runbook,
     Context: rule.alertContext(event, finding),
+    SmokeTestId: event.smokeTestId ?? '',
   };
 }

@@ -9,6 +9,8 @@ export interface ColumnDefinition {
   readonly name: string;
   readonly type: ColumnType;
   readonly description: string;
+  /** Rows written before the column existed (dead letters awaiting replay) read as this value. */
+  readonly defaultWhenMissing?: string;
 }
 
 export const ALERT_COLUMNS = [
@@ -87,6 +89,13 @@ export const ALERT_COLUMNS = [
     type: 'dynamic',
     description:
       "Panther's alert context: resource_id, caller_ip, operation_name, result_type, correlation_id, location, tenant_id, resource_group, storage_account_name, properties.",
+  },
+  {
+    name: 'SmokeTestId',
+    type: 'string',
+    description:
+      'Run id of the smoke test (`send --smoke-test`) whose record raised the row; empty for real alerts. The analytics rule skips marked rows.',
+    defaultWhenMissing: '',
   },
 ] as const satisfies readonly ColumnDefinition[];
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { EventDataBatch, EventHubProducerClient } from '@azure/event-hubs';
 import { DetectorError } from '../errors';
@@ -9,6 +10,7 @@ import {
   safeErrorText,
   type EventHubTarget,
 } from '../eventhubs/target';
+import { SMOKE_TEST_FIELD } from '../normalize/activityEvent';
 import { expandInputs, type InputFile } from './files';
 import { EXIT_DELIVERY, EXIT_MALFORMED, EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
 
@@ -31,6 +33,11 @@ Connection (first found):
 Options:
   --records-per-event <n>    records per grouped body (default 100)
   --raw                      send each file's bytes as one event, unparsed (to test malformed input)
+  --smoke-test               mark every record as the smoke test's: a top-level field
+                             "${SMOKE_TEST_FIELD}": "<run id>" that no Azure record carries. The alert
+                             rows keep it (column SmokeTestId) and the analytics rule skips them: the path
+                             is proven without paging anyone. The run id is printed.
+  --smoke-test-id <id>       the same, with this run id (letters, digits, . _ : -; at most 64)
   -h, --help                 show this help
 
 Progress goes to standard error (a bar on a terminal, one summary line otherwise).
@@ -103,6 +110,8 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
         hub: { type: 'string' },
         'records-per-event': { type: 'string' },
         raw: { type: 'boolean', default: false },
+        'smoke-test': { type: 'boolean', default: false },
+        'smoke-test-id': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -125,6 +134,20 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
       io.stderr,
       `send: --records-per-event must be a whole number of at least 1, got "${recordsText ?? ''}"`,
     );
+    return EXIT_USAGE;
+  }
+
+  const smokeTestText = parsed.values['smoke-test-id'];
+  const smokeTest = smokeTestText ?? (parsed.values['smoke-test'] ? newSmokeTestId() : undefined);
+  if (smokeTest !== undefined && !SMOKE_TEST_ID.test(smokeTest)) {
+    writeLine(
+      io.stderr,
+      `send: --smoke-test-id must be 1 to 64 letters, digits, '.', '_', ':' or '-', got "${smokeTest}"`,
+    );
+    return EXIT_USAGE;
+  }
+  if (smokeTest !== undefined && parsed.values.raw) {
+    writeLine(io.stderr, 'send: --smoke-test marks parsed records; it cannot be combined with --raw');
     return EXIT_USAGE;
   }
 
@@ -155,7 +178,20 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
   let producer: EventHubProducerClient | undefined;
   try {
     producer = await createProducer(target, credentialFor(io.env));
-    const summary = await publish(producer, target, files, { recordsPerEvent, raw: parsed.values.raw }, io);
+    if (smokeTest !== undefined) {
+      writeLine(
+        io.stderr,
+        `send: smoke test ${smokeTest}: every record carries "${SMOKE_TEST_FIELD}": "${smokeTest}"; ` +
+          `its alert rows: PacketCaptureAlerts_CL | where SmokeTestId == "${smokeTest}"`,
+      );
+    }
+    const summary = await publish(
+      producer,
+      target,
+      files,
+      { recordsPerEvent, raw: parsed.values.raw, smokeTest },
+      io,
+    );
     const rate = summary.seconds > 0 ? summary.events / summary.seconds : summary.events;
     writeLine(
       io.stderr,
@@ -180,6 +216,17 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+const SMOKE_TEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** `smoke-<UTC time>-<random>`: sortable, and distinct for two runs in the same second. */
+function newSmokeTestId(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  return `smoke-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
 class PublishError extends Error {
   constructor(
     readonly eventsSent: number,
@@ -194,7 +241,7 @@ async function publish(
   producer: EventHubProducerClient,
   target: EventHubTarget,
   files: readonly InputFile[],
-  options: { recordsPerEvent: number; raw: boolean },
+  options: { recordsPerEvent: number; raw: boolean; smokeTest: string | undefined },
   io: CliIo,
 ): Promise<SendSummary> {
   const started = Date.now();
@@ -219,6 +266,9 @@ async function publish(
     const found = bodiesFromText(file.path, bytes, {
       recordsPerEvent: options.recordsPerEvent,
       maxBodyBytes,
+      ...(options.smokeTest === undefined
+        ? {}
+        : { mark: { field: SMOKE_TEST_FIELD, value: options.smokeTest } }),
     });
     bodies.push(...found.bodies);
     problems.push(...found.problems);

@@ -5,7 +5,7 @@ import type { BlobLeaseClient, ContainerClient, StoragePipelineOptions } from '@
   'resolution-mode': 'import',
 };
 import * as z from '../zod';
-import { ALERT_COLUMNS, type AlertRow, type ColumnType } from '../alert/columns';
+import { ALERT_COLUMNS, type AlertRow, type ColumnDefinition, type ColumnType } from '../alert/columns';
 import type { DeadLetterStorage } from '../config/settings';
 import { DetectorError } from '../errors';
 import { describeFailure, sanitizeText } from './retryPolicy';
@@ -72,8 +72,20 @@ function columnSchema(type: ColumnType): z.ZodMiniType {
   }
 }
 
-/** The alert row contract, derived from ALERT_COLUMNS, so a dead letter is checked before it is replayed. */
-const alertRowSchema = z.object(Object.fromEntries(ALERT_COLUMNS.map((c) => [c.name, columnSchema(c.type)])));
+/**
+ * The alert row contract, derived from ALERT_COLUMNS, so a dead letter is checked before it is replayed. A dead
+ * letter written before a column existed is still replayable: the column reads as its defaultWhenMissing.
+ */
+const alertRowSchema = z.object(
+  Object.fromEntries(
+    ALERT_COLUMNS.map((c: ColumnDefinition) => [
+      c.name,
+      c.defaultWhenMissing === undefined
+        ? columnSchema(c.type)
+        : z._default(columnSchema(c.type), c.defaultWhenMissing),
+    ]),
+  ),
+);
 
 export const alertDeadLetterSchema = z.object({
   schema: z.literal(ALERT_DEAD_LETTER_SCHEMA),

@@ -5,6 +5,13 @@
  */
 export type SourceFormat = 'DiagnosticExport' | 'AzureActivity';
 
+/**
+ * Top-level field `send --smoke-test` adds to every record. Azure's exporter writes a fixed set of top-level
+ * fields, so no real record carries it, and nothing a user controls (request bodies, resource names,
+ * correlation ids) is written at the top level of one.
+ */
+export const SMOKE_TEST_FIELD = 'packetCaptureDetectorSmokeTest';
+
 export interface ActivityEvent {
   readonly sourceFormat: SourceFormat;
   /** Record time as logged (kept verbatim for the alert) and normalized to ISO 8601 when parseable. */
@@ -22,6 +29,8 @@ export interface ActivityEvent {
   readonly callerObjectId: string;
   /** `properties`, with a JSON-string `requestbody` left as it is (parsed lazily by the rules that need it). */
   readonly properties: Readonly<Record<string, unknown>> | undefined;
+  /** The smoke test run that sent the record (SMOKE_TEST_FIELD); absent on every real record. */
+  readonly smokeTestId?: string;
 }
 
 export interface ResourceIdParts {

@@ -1,6 +1,6 @@
 import * as z from '../zod';
 import { DetectorError, describeValue } from '../errors';
-import type { ActivityEvent, SourceFormat } from './activityEvent';
+import { SMOKE_TEST_FIELD, type ActivityEvent, type SourceFormat } from './activityEvent';
 
 const CLAIM_UPN = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
 const CLAIM_OBJECT_ID = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
@@ -41,6 +41,7 @@ const exportSchema = z.object({
   caller: text,
   identity: z.optional(z.object({ claims: z.optional(z.record(z.string(), z.unknown())) })),
   properties: objectOrJson,
+  [SMOKE_TEST_FIELD]: text,
 });
 
 const azureActivitySchema = z.object({
@@ -61,6 +62,7 @@ const azureActivitySchema = z.object({
   Claims: objectOrJson,
   Properties_d: objectOrJson,
   Properties: objectOrJson,
+  [SMOKE_TEST_FIELD]: text,
 });
 
 /** AzureActivity rows are recognized by names only that table uses. */
@@ -159,6 +161,7 @@ function fromExport(obj: Record<string, unknown>): NormalizeResult {
       caller: upn || appId || objectId || (r.caller ?? ''),
       callerObjectId: objectId,
       properties: asObject(r.properties),
+      ...smokeTest(r[SMOKE_TEST_FIELD]),
     },
   };
 }
@@ -192,8 +195,13 @@ function fromAzureActivity(obj: Record<string, unknown>): NormalizeResult {
       caller: upn || appId || objectId || (r.Caller ?? ''),
       callerObjectId: objectId,
       properties,
+      ...smokeTest(r[SMOKE_TEST_FIELD]),
     },
   };
+}
+
+function smokeTest(id: string | undefined): Pick<ActivityEvent, 'smokeTestId'> {
+  return id === undefined ? {} : { smokeTestId: id };
 }
 
 function claimText(value: unknown): string {
