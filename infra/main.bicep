@@ -180,8 +180,8 @@ param sentinelOnboard bool = true
 @description('Create the analytics rule enabled.')
 param alertRuleEnabled bool = true
 
-@description('Query period of the analytics rule (ISO 8601): the longest ingestion delay an alert row may have and still raise an incident.')
-param alertRuleQueryPeriod string = 'PT1H'
+@description('Query period of the analytics rule (ISO 8601, PT10M to P14D): how late a redelivered copy of an alert row may arrive and still raise nothing, and how long a row that a skipped run missed is still caught up.')
+param alertRuleQueryPeriod string = 'P14D'
 
 @description('Alerts with the same title within this duration go into one incident (Panther\'s dedup window: 60 minutes).')
 param incidentGroupingLookback string = 'PT1H'

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ALERT_STREAM_NAME } from '../../src/alert/columns';
 import { loadSettings, SETTINGS } from '../../src/config/settings';
 import {
@@ -480,23 +480,35 @@ describe('Sentinel content', () => {
     expect(props.eventGroupingSettings).toEqual({ aggregationKind: 'AlertPerResult' });
   });
 
-  test('entities: IP from CallerIpAddress, Azure resource from ResourceId, account from Caller', () => {
+  test('entities: IP, Azure resource, a user by UPN and object id, an application by object id and app id', () => {
     const mappings = props.entityMappings as {
       entityType: string;
       fieldMappings: { identifier: string; columnName: string }[];
     }[];
-    const flat = mappings.flatMap((m) =>
-      m.fieldMappings.map((f) => `${m.entityType}.${f.identifier}=${f.columnName}`),
+    const flat = mappings.map(
+      (m) => `${m.entityType}: ${m.fieldMappings.map((f) => `${f.identifier}=${f.columnName}`).join(', ')}`,
     );
-    expect(flat).toEqual(
-      expect.arrayContaining([
-        'IP.Address=CallerIpAddress',
-        'AzureResource.ResourceId=ResourceId',
-        'Account.FullName=Caller',
-      ]),
-    );
+    expect(flat).toEqual([
+      'IP: Address=CallerIpAddress',
+      'AzureResource: ResourceId=ResourceId',
+      'Account: Name=AccountName, UPNSuffix=AccountUPNSuffix, AadUserId=AccountObjectId',
+      'Account: AadUserId=ApplicationObjectId, Name=ApplicationId',
+    ]);
+    // An application id is not a person's full name: Caller (UPN, else app id) is never mapped as such.
+    expect(flat.join('\n')).not.toMatch(/FullName/);
+    // Sentinel's limits: at most 10 mappings of at most 3 identifiers.
+    expect(mappings.length).toBeLessThanOrEqual(10);
+    for (const m of mappings) expect(m.fieldMappings.length).toBeLessThanOrEqual(3);
+    // The columns come from Caller and CallerObjectId: a user when Caller is a UPN, an application otherwise.
+    const query = text(resolved(rule, ['properties', 'query']));
+    expect(query).toContain('| extend CallerIsUser = Caller contains "@"');
+    expect(query).toContain('AccountName = iff(CallerIsUser, tostring(split(Caller, "@")[0]), "")');
+    expect(query).toContain('AccountUPNSuffix = iff(CallerIsUser, tostring(split(Caller, "@")[1]), "")');
+    expect(query).toContain('AccountObjectId = iff(CallerIsUser, CallerObjectId, "")');
+    expect(query).toContain('ApplicationObjectId = iff(CallerIsUser, "", CallerObjectId)');
+    expect(query).toContain('ApplicationId = iff(CallerIsUser or Caller == CallerObjectId, "", Caller)');
     expect(Object.keys(props.customDetails as JsonObject)).toEqual(
-      expect.arrayContaining(['Operation', 'CaptureKind', 'CorrelationId', 'Location']),
+      expect.arrayContaining(['Operation', 'CaptureKind', 'CorrelationId', 'Location', 'DetectorAlertId']),
     );
   });
 
@@ -512,7 +524,7 @@ describe('Sentinel content', () => {
     });
     const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
     expect(mainParams.incidentGroupingLookback?.defaultValue).toBe('PT1H');
-    expect(mainParams.alertRuleQueryPeriod?.defaultValue).toBe('PT1H');
+    expect(mainParams.alertRuleQueryPeriod?.defaultValue).toBe('P14D');
   });
 
   test('three hunting queries, in the Hunting Queries category, version 2, tagged T1040', () => {
@@ -529,6 +541,38 @@ describe('Sentinel content', () => {
         { name: 'techniques', value: 'T1040' },
       ]),
     );
+  });
+
+  test("hunting queries are redeployable: etag '*' in properties, the form Resource Manager accepts", () => {
+    const [loop] = resourcesOfType(main, 'Microsoft.OperationalInsights/workspaces/savedSearches');
+    expect((loop!.resource.properties as JsonObject).etag).toBe('*');
+  });
+
+  test('the only linter or type suppressions in infra/ are the two documented ones', () => {
+    const suppressions: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.bicep') || entry.name.endsWith('.bicepparam')) {
+          readFileSync(path, 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              if (line.includes('#disable-'))
+                suppressions.push(`${relative(ROOT, path)}:${i + 1} ${line.trim()}`);
+            });
+        }
+      }
+    };
+    walk(join(ROOT, 'infra'));
+    expect(suppressions.map((s) => s.replace(/:\d+ /, ' '))).toEqual([
+      'infra/modules/activity-log-export.bicep #disable-next-line use-recent-api-versions',
+      'infra/modules/sentinel.bicep #disable-next-line BCP037',
+    ]);
+    // BCP037's line is the etag, and nothing else.
+    const sentinel = readFileSync(join(ROOT, 'infra', 'modules', 'sentinel.bicep'), 'utf8').split('\n');
+    const at = sentinel.findIndex((l) => l.includes('#disable-next-line BCP037'));
+    expect(sentinel[at + 1]?.trim()).toBe("etag: '*'");
   });
 
   test('Sentinel is optional and onboarding skippable', () => {
