@@ -361,6 +361,13 @@ function callFunction(node: { name: string; args: Node[] }, ctx: EvalContext): V
       return show(arg(0)).replace(/\{(\d+)\}/g, (_, n: string) => show(arg(1 + Number(n))));
     case 'tolower':
       return show(arg(0)).toLowerCase();
+    case 'string':
+      return show(arg(0));
+    case 'join': {
+      const list = arg(0);
+      if (!Array.isArray(list)) throw new Unresolvable('join() of a non-array');
+      return list.map(show).join(show(arg(1)));
+    }
     case 'toupper':
       return show(arg(0)).toUpperCase();
     case 'replace':
@@ -410,6 +417,7 @@ function callFunction(node: { name: string; args: Node[] }, ctx: EvalContext): V
     case 'resourceid':
     case 'subscriptionresourceid':
     case 'extensionresourceid':
+    case 'tenantresourceid':
     case 'guid':
       return `${node.name}(${args.map(show).join(', ')})`;
     default:
