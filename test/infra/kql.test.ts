@@ -224,6 +224,16 @@ describe('the analytics rule alerts each real AlertId once', () => {
     expect(minutes('settle')).toBeGreaterThan(minutes('runWindow'));
   });
 
+  test('binds in a workspace that has no SecurityAlert table yet: the union is fuzzy there, nowhere else', () => {
+    const withoutAlerts = analyzeKql(ruleQuery, [alertTable(), AZURE_ACTIVITY]);
+    expect(withoutAlerts.errors).toEqual([]);
+    expect(
+      withoutAlerts.diagnostics.map((d) => `${d.code} ${ruleQuery.slice(d.start, d.start + d.length)}`),
+    ).toEqual(['KS205 SecurityAlert']);
+    // The alert table is not fuzzy: the rule must fail loudly without it.
+    expect(analyzeKql(ruleQuery, [AZURE_ACTIVITY, SECURITY_ALERT]).errors.length).toBeGreaterThan(0);
+  });
+
   test('the AlertId extraction reads every id of the custom detail, escaped as Sentinel stores it, and nothing else', () => {
     const pattern = /extract\(@"([^"]+)", 1, ExtendedProperties\)/.exec(ruleQuery)?.[1];
     const idPattern = /extract_all\(@"([^"]+)", Ids\)/.exec(ruleQuery)?.[1];
