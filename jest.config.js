@@ -24,6 +24,8 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   // Dynamic imports carry `.js` (required by nodenext); in tests the source is `.ts`.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // The staged deployment package (npm run package) holds a second package.json named like this one.
+  modulePathIgnorePatterns: ['<rootDir>/dist/package/'],
 };
 
 /** @type {import('jest').Config} */

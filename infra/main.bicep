@@ -13,6 +13,7 @@ targetScope = 'subscription'
 param environmentName string
 
 @description('Region of every resource (the workspace may live elsewhere when existingWorkspaceResourceId is set).')
+@metadata({ azd: { type: 'location' } })
 param location string
 
 @description('Short prefix of generated names: 2-8 lowercase letters or digits (hyphens are dropped from the storage account name).')
@@ -60,8 +61,8 @@ param exportRuleName string = 'activity-log-export'
 @description('Give the export rule Listen and Manage besides Send. Default false: Send only, enough because the diagnostic setting names the hub. Set true only if your tenant refuses a send-only rule.')
 param exportRuleManage bool = false
 
-@description('Name of the subscription diagnostic setting (a subscription holds at most five).')
-param diagnosticSettingName string = 'packet-capture-detector'
+@description('Name of the subscription diagnostic setting (a subscription holds at most five). The default includes the environment name, so that a second environment in the subscription adds its own setting instead of repointing this one.')
+param diagnosticSettingName string = 'packet-capture-detector-${environmentName}'
 
 @description('Activity Log categories exported. Administrative carries the operations the detector looks for.')
 @allowed([
@@ -151,16 +152,20 @@ param functionMaximumInstanceCount int = 40
 ])
 param functionInstanceMemoryMB int = 2048
 
-@description('Object id of the deploying user or pipeline (azd: AZURE_PRINCIPAL_ID). Set: it gets Azure Event Hubs Data Sender on the hub for the smoke test. Empty: no role.')
+@description('Object id of the deploying user or pipeline (azd: AZURE_PRINCIPAL_ID). Used only with grantDeployerEventHubsDataSender.')
 param deployerPrincipalId string = ''
 
-@description('Kind of principal deployerPrincipalId is.')
+@description('Kind of principal deployerPrincipalId is (azd: AZURE_PRINCIPAL_TYPE). Empty: Resource Manager looks it up, so a user and a CI service principal both work.')
 @allowed([
+  ''
   'User'
   'ServicePrincipal'
   'Group'
 ])
-param deployerPrincipalType string = 'User'
+param deployerPrincipalType string = ''
+
+@description('Give deployerPrincipalId Azure Event Hubs Data Sender on the hub, for the smoke test (`send --smoke-test`). Whoever holds it can write forged Activity Log records into the hub: off by default, and to be removed after the smoke test.')
+param grantDeployerEventHubsDataSender bool = false
 
 // ---------------------------------------------------------------------------------------------------------------
 // Microsoft Sentinel
@@ -175,8 +180,8 @@ param sentinelOnboard bool = true
 @description('Create the analytics rule enabled.')
 param alertRuleEnabled bool = true
 
-@description('Query period of the analytics rule (ISO 8601): the longest ingestion delay an alert row may have and still raise an incident.')
-param alertRuleQueryPeriod string = 'PT1H'
+@description('Query period of the analytics rule (ISO 8601, PT10M to P14D): how late a redelivered copy of an alert row may arrive and still raise nothing, and how long a row that a skipped run missed is still caught up.')
+param alertRuleQueryPeriod string = 'P14D'
 
 @description('Alerts with the same title within this duration go into one incident (Panther\'s dedup window: 60 minutes).')
 param incidentGroupingLookback string = 'PT1H'
@@ -186,6 +191,10 @@ param incidentGroupingLookback string = 'PT1H'
 // ---------------------------------------------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+// Deployment names are per scope: the subscription-scope ones (and those in a shared workspace's resource group)
+// would collide between environments, or fail with InvalidDeploymentLocation in another region, if they were
+// fixed. The token is the environment's (subscription, environment name, location).
+var deploymentPrefix = '${namePrefix}-${resourceToken}'
 var allTags = union(tags, { 'azd-env-name': environmentName, application: 'packet-capture-detector' })
 var useExistingWorkspace = !empty(existingWorkspaceResourceId)
 var workspaceIdSegments = split(existingWorkspaceResourceId, '/')
@@ -223,7 +232,7 @@ resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
 }
 
 module workspace 'modules/log-analytics.bicep' = {
-  name: 'pcd-workspace'
+  name: '${deploymentPrefix}-workspace'
   scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroupName)
   // Explicit: the scope is built from names, so Bicep cannot see that a new workspace needs the group first.
   dependsOn: [
@@ -241,7 +250,7 @@ module workspace 'modules/log-analytics.bicep' = {
 // Names are passed as deploy-time values (not module outputs) so What-If can predict every resource; the
 // order comes from dependsOn instead.
 module alertTable 'modules/alert-table.bicep' = {
-  name: 'pcd-alert-table'
+  name: '${deploymentPrefix}-alert-table'
   scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroupName)
   dependsOn: [
     workspace
@@ -254,7 +263,7 @@ module alertTable 'modules/alert-table.bicep' = {
 }
 
 module dataCollectionRule 'modules/data-collection-rule.bicep' = {
-  name: 'pcd-data-collection-rule'
+  name: '${deploymentPrefix}-data-collection-rule'
   scope: rg
   params: {
     name: names.dataCollectionRule
@@ -267,7 +276,7 @@ module dataCollectionRule 'modules/data-collection-rule.bicep' = {
 }
 
 module eventHubs 'modules/event-hubs.bicep' = {
-  name: 'pcd-event-hubs'
+  name: '${deploymentPrefix}-event-hubs'
   scope: rg
   params: {
     namespaceName: names.eventHubNamespace
@@ -284,7 +293,7 @@ module eventHubs 'modules/event-hubs.bicep' = {
 }
 
 module activityLogExport 'modules/activity-log-export.bicep' = {
-  name: 'pcd-activity-log-export'
+  name: '${deploymentPrefix}-activity-log-export'
   params: {
     name: diagnosticSettingName
     categories: activityLogCategories
@@ -295,7 +304,7 @@ module activityLogExport 'modules/activity-log-export.bicep' = {
 }
 
 module identity 'modules/identity.bicep' = {
-  name: 'pcd-identity'
+  name: '${deploymentPrefix}-identity'
   scope: rg
   params: {
     name: names.identity
@@ -305,7 +314,7 @@ module identity 'modules/identity.bicep' = {
 }
 
 module storage 'modules/storage.bicep' = {
-  name: 'pcd-storage'
+  name: '${deploymentPrefix}-storage'
   scope: rg
   params: {
     name: names.storageAccount
@@ -318,7 +327,7 @@ module storage 'modules/storage.bicep' = {
 }
 
 module applicationInsights 'modules/application-insights.bicep' = {
-  name: 'pcd-application-insights'
+  name: '${deploymentPrefix}-application-insights'
   scope: rg
   params: {
     name: names.applicationInsights
@@ -328,26 +337,43 @@ module applicationInsights 'modules/application-insights.bicep' = {
   }
 }
 
+// The storage roles first, as soon as the account and the identity exist: the first code deployment (Flex
+// Consumption reads the package with the detector identity) needs them applied, and a new role assignment takes
+// minutes to apply (Azure/azure-dev#8026). The rest of the provisioning runs meanwhile.
+module storageRoles 'modules/role-assignments.bicep' = {
+  name: '${deploymentPrefix}-roles-storage'
+  scope: rg
+  dependsOn: [
+    storage
+  ]
+  params: {
+    scopes: ['storage']
+    detectorPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: deployerPrincipalId
+    deployerPrincipalType: deployerPrincipalType
+    grantDeployerEventHubsDataSender: grantDeployerEventHubsDataSender
+    eventHubNamespaceName: names.eventHubNamespace
+    eventHubName: eventHubName
+    dataCollectionRuleName: names.dataCollectionRule
+    storageAccountName: names.storageAccount
+    applicationInsightsName: names.applicationInsights
+  }
+}
+
 module roles 'modules/role-assignments.bicep' = {
-  name: 'pcd-role-assignments'
+  name: '${deploymentPrefix}-roles'
   scope: rg
   dependsOn: [
     eventHubs
     dataCollectionRule
-    storage
     applicationInsights
   ]
   params: {
+    scopes: ['eventHub', 'dataCollectionRule', 'applicationInsights']
     detectorPrincipalId: identity.outputs.principalId
-    // Built from names rather than read from the identity module, so it is known before deployment.
-    detectorIdentityResourceId: resourceId(
-      subscription().subscriptionId,
-      rgName,
-      'Microsoft.ManagedIdentity/userAssignedIdentities',
-      names.identity
-    )
     deployerPrincipalId: deployerPrincipalId
     deployerPrincipalType: deployerPrincipalType
+    grantDeployerEventHubsDataSender: grantDeployerEventHubsDataSender
     eventHubNamespaceName: names.eventHubNamespace
     eventHubName: eventHubName
     dataCollectionRuleName: names.dataCollectionRule
@@ -357,11 +383,12 @@ module roles 'modules/role-assignments.bicep' = {
 }
 
 module functionApp 'modules/function-app.bicep' = {
-  name: 'pcd-function-app'
+  name: '${deploymentPrefix}-function-app'
   scope: rg
   // The identity's roles first: the host starts reading the hub and storage as soon as the app exists.
   dependsOn: [
     roles
+    storageRoles
     applicationInsights
   ]
   params: {
@@ -387,7 +414,7 @@ module functionApp 'modules/function-app.bicep' = {
 }
 
 module sentinel 'modules/sentinel.bicep' = if (deploySentinel) {
-  name: 'pcd-sentinel'
+  name: '${deploymentPrefix}-sentinel'
   scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroupName)
   dependsOn: [
     alertTable
@@ -442,5 +469,11 @@ output LOG_ANALYTICS_WORKSPACE_ID string = workspace.outputs.customerId
 @description('Client id of the detector identity.')
 output AZURE_CLIENT_ID string = identity.outputs.clientId
 
+@description('Event Hubs namespace name (the management-group template takes it).')
+output EVENTHUB_NAMESPACE_NAME string = eventHubs.outputs.namespaceName
+
 @description('Number of role assignments made.')
-output ROLE_ASSIGNMENT_COUNT int = roles.outputs.count
+output ROLE_ASSIGNMENT_COUNT int = storageRoles.outputs.count + roles.outputs.count
+
+@description('When the detector identity\'s storage roles were created, in Unix seconds: the azd postprovision hook waits until they can have applied before the first code deployment.')
+output DEPLOYMENT_STORAGE_ROLE_ASSIGNED_AT int = max(concat([0], storageRoles.outputs.storageCreatedOnEpochs))

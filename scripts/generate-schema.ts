@@ -1,7 +1,9 @@
 /**
  * Writes infra/generated/alert-columns.json, the column schema Bicep loads (loadJsonContent) for the custom
  * table and the data collection rule's stream declaration, from ALERT_COLUMNS: the code's single column
- * definition. Run `npm run columns:generate` after changing src/alert/columns.ts; test/infra fails until then.
+ * definition; and infra/generated/capture-operations.kql, the detection rule's operations for the hunting
+ * queries. Run `npm run columns:generate` after changing src/alert/columns.ts or the rule's patterns;
+ * test/infra fails until then.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +16,7 @@ import {
   type ColumnDefinition,
   type ColumnType,
 } from '../src/alert/columns';
+import { CAPTURE_OPERATIONS_KQL_PATH, renderCaptureOperationsKql } from './capture-operations-kql';
 
 /** Column types of a Log Analytics table (Microsoft.OperationalInsights/workspaces/tables). */
 export type TableColumnType =
@@ -128,6 +131,8 @@ function main(): void {
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, renderColumnSchema());
   console.log(`wrote ${COLUMN_SCHEMA_PATH} (${ALERT_COLUMNS.length} columns)`);
+  writeFileSync(join(findRepoRoot(), CAPTURE_OPERATIONS_KQL_PATH), renderCaptureOperationsKql());
+  console.log(`wrote ${CAPTURE_OPERATIONS_KQL_PATH}`);
 }
 
 if (require.main === module) main();

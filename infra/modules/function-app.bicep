@@ -123,7 +123,6 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
     publicNetworkAccess: 'Enabled'
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: appSettings
     }
@@ -150,15 +149,8 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
   }
 }
 
-// Publishing with basic (user name and password) credentials is off; azd deploys with Entra ID.
-resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
-  parent: app
-  name: 'ftp'
-  properties: {
-    allow: false
-  }
-}
-
+// Publishing with basic (user name and password) credentials is off; azd and the az CLI deploy with Entra ID.
+// Flex Consumption has no FTP endpoint, so neither ftpsState nor the ftp policy applies to it.
 resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: app
   name: 'scm'

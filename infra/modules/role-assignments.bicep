@@ -1,22 +1,26 @@
 metadata name = 'Role assignments'
-metadata description = 'Every role this deployment grants, from one table: what the detector needs and nothing broader.'
+metadata description = 'Every role this deployment grants, from one table: what the detector needs and nothing broader. Called once per group of scopes, so that the deployment storage role exists as early as possible.'
 
-@description('Principal id of the detector\'s user-assigned managed identity.')
+@description('Required. Principal id of the detector\'s user-assigned managed identity.')
 param detectorPrincipalId string
 
-@description('Resource id of that identity: with the scope and the role, it names each assignment, so the names are known before deployment (What-If) and stable across redeployments.')
-param detectorIdentityResourceId string
-
-@description('Principal id of the deploying user or pipeline; when set, it may send test events to the hub (smoke test). Empty: no role for it.')
+@description('Required. Principal id of the deploying user or pipeline (azd: AZURE_PRINCIPAL_ID). Empty: no role for it.')
 param deployerPrincipalId string
 
-@description('Principal type of the deployer.')
+@description('Required. Principal type of the deployer (azd: AZURE_PRINCIPAL_TYPE). Empty: left out, so that Resource Manager looks the principal up itself, whatever signed in (a user, or a service principal in CI).')
 @allowed([
+  ''
   'User'
   'ServicePrincipal'
   'Group'
 ])
 param deployerPrincipalType string
+
+@description('Required. Give the deployer Azure Event Hubs Data Sender on the hub, for the smoke test. Whoever holds it can write forged Activity Log records into the hub, so it is off unless asked for.')
+param grantDeployerEventHubsDataSender bool
+
+@description('Required. The scopes of the role table this call assigns (eventHub, dataCollectionRule, storage, applicationInsights).')
+param scopes string[]
 
 @description('Namespace of the hub.')
 param eventHubNamespaceName string
@@ -78,20 +82,24 @@ var roleTable = [
     principal: 'deployer'
     role: 'Azure Event Hubs Data Sender'
     roleDefinitionId: '2b629674-e913-4c01-ae53-ef4638d8f975'
-    reason: 'Optional (deployerPrincipalId): lets the deploying user send the smoke test\'s sample events.'
+    reason: 'Opt-in (grantDeployerEventHubsDataSender): lets the deploying user or pipeline send the smoke test\'s events. Remove it after the smoke test.'
   }
 ]
 
-// The deployer's row only when a deployer is given; each row gets its principal, and the seed of its name: the
-// detector identity's resource id, known before deployment (unlike its principal id), so What-If can predict
-// the assignment names and redeployments keep them.
+// The rows of this call: the scopes asked for, the deployer's row only when it is asked for. Each assignment is
+// named from its scope, its principal id and its role (the AVM pattern): a recreated identity gets a new
+// principal id, hence new assignments, instead of colliding with the old ones (RoleAssignmentUpdateNotPermitted).
 var activeRoles = map(
-  filter(roleTable, row => row.principal == 'detector' || !empty(deployerPrincipalId)),
+  filter(
+    roleTable,
+    row =>
+      contains(scopes, row.scope) && (row.principal == 'detector' || (grantDeployerEventHubsDataSender && !empty(deployerPrincipalId)))
+  ),
   row =>
     union(row, {
       principalId: row.principal == 'detector' ? detectorPrincipalId : deployerPrincipalId
+      // The detector identity is new: without the type, Resource Manager may not find it in Entra ID yet.
       principalType: row.principal == 'detector' ? 'ServicePrincipal' : deployerPrincipalType
-      nameSeed: row.principal == 'detector' ? detectorIdentityResourceId : deployerPrincipalId
     })
 )
 
@@ -119,55 +127,71 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 // One loop per kind of scope (a scope must be a typed resource), all fed from the same table.
 resource onEventHub 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for row in filter(activeRoles, r => r.scope == 'eventHub'): {
-    name: guid(hub.id, row.nameSeed, row.roleDefinitionId)
+    name: guid(hub.id, row.principalId, row.roleDefinitionId)
     scope: hub
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', row.roleDefinitionId)
-      principalId: row.principalId
-      principalType: row.principalType
-      description: row.reason
-    }
+    properties: union(
+      {
+        roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', row.roleDefinitionId)
+        principalId: row.principalId
+        description: row.reason
+      },
+      empty(row.principalType) ? {} : { principalType: row.principalType }
+    )
   }
 ]
 
 resource onDataCollectionRule 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for row in filter(activeRoles, r => r.scope == 'dataCollectionRule'): {
-    name: guid(dcr.id, row.nameSeed, row.roleDefinitionId)
+    name: guid(dcr.id, row.principalId, row.roleDefinitionId)
     scope: dcr
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', row.roleDefinitionId)
-      principalId: row.principalId
-      principalType: row.principalType
-      description: row.reason
-    }
+    properties: union(
+      {
+        roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', row.roleDefinitionId)
+        principalId: row.principalId
+        description: row.reason
+      },
+      empty(row.principalType) ? {} : { principalType: row.principalType }
+    )
   }
 ]
 
 resource onStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for row in filter(activeRoles, r => r.scope == 'storage'): {
-    name: guid(storage.id, row.nameSeed, row.roleDefinitionId)
+    name: guid(storage.id, row.principalId, row.roleDefinitionId)
     scope: storage
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', row.roleDefinitionId)
-      principalId: row.principalId
-      principalType: row.principalType
-      description: row.reason
-    }
+    properties: union(
+      {
+        roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', row.roleDefinitionId)
+        principalId: row.principalId
+        description: row.reason
+      },
+      empty(row.principalType) ? {} : { principalType: row.principalType }
+    )
   }
 ]
 
 resource onApplicationInsights 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for row in filter(activeRoles, r => r.scope == 'applicationInsights'): {
-    name: guid(appInsights.id, row.nameSeed, row.roleDefinitionId)
+    name: guid(appInsights.id, row.principalId, row.roleDefinitionId)
     scope: appInsights
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', row.roleDefinitionId)
-      principalId: row.principalId
-      principalType: row.principalType
-      description: row.reason
-    }
+    properties: union(
+      {
+        roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', row.roleDefinitionId)
+        principalId: row.principalId
+        description: row.reason
+      },
+      empty(row.principalType) ? {} : { principalType: row.principalType }
+    )
   }
 ]
 
-@description('Number of role assignments made.')
+@description('Number of role assignments this call made.')
 output count int = length(activeRoles)
+
+// Azure reports when each assignment was created (an existing one keeps its time). A new one takes minutes to
+// apply, and the first deployment of the code needs the storage ones (Flex Consumption reads its package with
+// the detector identity): the azd postprovision hook waits out that time (Azure/azure-dev#8026).
+@description('When each of this call\'s storage assignments was created, in Unix seconds.')
+output storageCreatedOnEpochs int[] = [
+  for (row, i) in filter(activeRoles, r => r.scope == 'storage'): dateTimeToEpoch(onStorage[i].properties.createdOn)
+]

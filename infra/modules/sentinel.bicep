@@ -13,7 +13,7 @@ param tableName string
 @description('Create the analytics rule enabled.')
 param alertRuleEnabled bool
 
-@description('How far back (ISO 8601 duration, TimeGenerated) each run looks: the longest ingestion delay a row may have and still raise an alert. At least PT10M, at most P14D.')
+@description('How far back (ISO 8601 duration, TimeGenerated) each run looks: how late a redelivered copy may come and still raise nothing, and how long a row a skipped run missed is still caught up. At least PT10M, at most P14D (Sentinel\'s maximum).')
 param alertRuleQueryPeriod string
 
 @description('Incidents group alerts with the same name (the alert title) created within this duration (Panther: 60 minutes).')
@@ -73,6 +73,7 @@ resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
       Location: 'Location'
       CaptureTarget: 'CaptureTarget'
       CaptureStorage: 'CaptureStorage'
+      // analytics-rule.kql finds the AlertIds Sentinel already alerted by this key in SecurityAlert.
       DetectorAlertId: 'AlertId'
     }
     entityMappings: [
@@ -95,15 +96,34 @@ resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
         ]
       }
       {
+        // A user: its UPN, as name and suffix (the strong Name+UPNSuffix identifier), and its Entra object id.
         entityType: 'Account'
         fieldMappings: [
           {
-            identifier: 'FullName'
-            columnName: 'Caller'
+            identifier: 'Name'
+            columnName: 'AccountName'
+          }
+          {
+            identifier: 'UPNSuffix'
+            columnName: 'AccountUPNSuffix'
           }
           {
             identifier: 'AadUserId'
-            columnName: 'CallerObjectId'
+            columnName: 'AccountObjectId'
+          }
+        ]
+      }
+      {
+        // A service principal or managed identity: its Entra object id (AadUserId) and its application id.
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'AadUserId'
+            columnName: 'ApplicationObjectId'
+          }
+          {
+            identifier: 'Name'
+            columnName: 'ApplicationId'
           }
         ]
       }
@@ -127,24 +147,27 @@ resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
   }
 }
 
+// The detection rule's operations (generated from it), defined ahead of the queries that read AzureActivity.
+var captureOperations = loadTextContent('../generated/capture-operations.kql')
+
 var huntingQueries = [
   {
     name: 'packet-capture-caller-network-operations'
     displayName: 'Packet capture: network diagnostic operations by the caller IP, 24 h around the alert'
-    description: 'Runbook step 1. All packet capture, Network Watcher and TAP operations from the alert\'s caller IP in the 24 hours before and after it (set CallerIp).'
+    description: 'Runbook step 1. All packet capture, Network Watcher and TAP operations from a caller IP in the 24 hours before and after the alert (set CallerIp, and AroundTime to the alert time; empty: the callers of the last 7 days\' alerts).'
     query: loadTextContent('../queries/hunting-caller-network-operations.kql')
   }
   {
     name: 'packet-capture-recent-captures'
     displayName: 'Packet capture: captures and traffic mirrors started in the last 6 hours'
-    description: 'Runbook step 2. Every capture or mirror started in the last 6 hours, to scope the possible credential sniffing.'
-    query: loadTextContent('../queries/hunting-recent-captures.kql')
+    description: 'Runbook step 2. Every capture or mirror started in the last 6 hours, from the detector\'s alerts and from AzureActivity (captures the detector missed show InDetector false), to scope the possible credential sniffing.'
+    query: '${captureOperations}${loadTextContent('../queries/hunting-recent-captures.kql')}'
   }
   {
     name: 'packet-capture-caller-history'
     displayName: 'Packet capture: captures by the caller IP in the last 90 days'
-    description: 'Runbook step 3. Whether the caller IP routinely starts captures (troubleshooting) or never did before (set CallerIp).'
-    query: loadTextContent('../queries/hunting-caller-history.kql')
+    description: 'Runbook step 3. Whether the caller IP started captures in the 90 days before the alert (the alert itself not counted): on several days suggests troubleshooting, never suggests a first-time use (set CallerIp).'
+    query: '${captureOperations}${loadTextContent('../queries/hunting-caller-history.kql')}'
   }
 ]
 
@@ -153,6 +176,12 @@ resource hunting 'Microsoft.OperationalInsights/workspaces/savedSearches@2025-02
     parent: workspace
     name: q.name
     properties: {
+      // '*' overwrites the saved search when it exists already; without it a redeployment fails with 409
+      // Conflict (MicrosoftDocs/azure-docs#49275). Resource Manager accepts it here, inside properties (as the
+      // AVM saved-search module sets it; Azure/azure-rest-api-specs#24585), while the Bicep types declare it
+      // only at the top level (Azure/bicep#5256), hence this one suppressed type warning.
+      #disable-next-line BCP037
+      etag: '*'
       category: 'Hunting Queries'
       displayName: q.displayName
       query: q.query

@@ -35,6 +35,8 @@ export function alertIdFor(rule: DetectionRule, event: ActivityEvent): string {
     event.resultType.toLowerCase(),
     event.resourceId.toLowerCase(),
     toIsoUtc(event.time) || event.time,
+    // A smoke test's record never shares an id with a real one, so it cannot stand in for it in a dedup.
+    ...(event.smokeTestId === undefined ? [] : ['smoke-test', event.smokeTestId]),
   ].join('\n');
   return createHash('sha256').update(identity).digest('hex').slice(0, 32);
 }
@@ -104,6 +106,7 @@ export function buildAlert(
     SuppressionReason: state.suppression ?? '',
     Runbook: rule.runbook,
     Context: rule.alertContext(event, finding),
+    SmokeTestId: event.smokeTestId ?? '',
   };
   // Keys in contract order, so every output (stdout, dead letters) lists columns as the table does.
   return Object.fromEntries(ALERT_COLUMNS.map((c) => [c.name, row[c.name]])) as AlertRow;

@@ -14,6 +14,8 @@ export interface ColumnDefinition {
    * others), rather than from the event every rule sees.
    */
   readonly ruleAttribute?: true;
+  /** Rows written before the column existed (dead letters awaiting replay) read as this value. */
+  readonly defaultWhenMissing?: string | number | boolean;
 }
 
 export const ALERT_COLUMNS = [
@@ -79,6 +81,7 @@ export const ALERT_COLUMNS = [
     name: 'LocationSource',
     type: 'string',
     description: 'Where `Location` came from: record, requestBody, responseBody, resource or unknown.',
+    defaultWhenMissing: '',
   },
   { name: 'CallerIpAddress', type: 'string', description: 'IP address the operation came from.' },
   {
@@ -91,12 +94,14 @@ export const ALERT_COLUMNS = [
     name: 'CallerKind',
     type: 'string',
     description: 'User, Guest, ServicePrincipal, ManagedIdentity or Unknown (from the token claims).',
+    defaultWhenMissing: '',
   },
   { name: 'CallerObjectId', type: 'string', description: 'Entra ID object id of the caller, when known.' },
   {
     name: 'CallerAppId',
     type: 'string',
     description: 'Application (client) id the caller signed in with; the identity of a service principal.',
+    defaultWhenMissing: '',
   },
   {
     name: 'CorrelationId',
@@ -116,26 +121,41 @@ export const ALERT_COLUMNS = [
     type: 'string',
     description:
       "The operation's records (sharing its correlation id) the row was built from: `Success` alone, or with `Start` (request body) and `Accept` (response body).",
+    defaultWhenMissing: '',
   },
   {
     name: 'AlertRevision',
     type: 'int',
     description:
       "How many of the operation's records the row was built from (1-3): a completing row, same AlertId, follows when a later Start or Accept record adds details; 10 when a later record showed it was no finding (then Suppressed). The row with the highest revision is the alert's current state.",
+    defaultWhenMissing: 1,
   },
   {
     name: 'Suppressed',
     type: 'boolean',
     description:
       'True when the row is kept for audit but must raise no incident; `SuppressionReason` says why.',
+    defaultWhenMissing: false,
   },
-  { name: 'SuppressionReason', type: 'string', description: 'Why the row is suppressed (empty otherwise).' },
+  {
+    name: 'SuppressionReason',
+    type: 'string',
+    description: 'Why the row is suppressed (empty otherwise).',
+    defaultWhenMissing: '',
+  },
   { name: 'Runbook', type: 'string', description: 'Triage steps for the analyst.' },
   {
     name: 'Context',
     type: 'dynamic',
     description:
       "Panther's alert context: resource_id, caller_ip, operation_name, result_type, correlation_id, location, tenant_id, resource_group, storage_account_name, properties.",
+  },
+  {
+    name: 'SmokeTestId',
+    type: 'string',
+    description:
+      'Run id of the smoke test (`send --smoke-test`) whose record raised the row; empty for real alerts. The analytics rule skips marked rows.',
+    defaultWhenMissing: '',
   },
 ] as const satisfies readonly ColumnDefinition[];
 

@@ -2,6 +2,7 @@
  * `send`: publishes export bodies to an Event Hub as a diagnostic setting does (the local loop with the
  * emulator, and the smoke test after a deployment).
  */
+import { randomBytes } from 'node:crypto';
 import type { EventDataBatch, EventHubProducerClient } from '@azure/event-hubs';
 import { bodiesFromText, type InputProblem, type OutgoingBody } from '../eventhubs/bodies';
 import { createProducer, credentialFor } from '../eventhubs/clients';
@@ -9,6 +10,7 @@ import { describeTarget, resolveEventHubTarget, type EventHubTarget } from '../e
 import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { formatBytes, plural } from '../lib/text';
+import { SMOKE_TEST_FIELD } from '../normalize/activityEvent';
 import { parseCommand, positiveInteger, usageError } from './command';
 import { expandInputs, type InputFile } from './files';
 import { EXIT_DELIVERY, EXIT_MALFORMED, EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
@@ -32,6 +34,11 @@ Connection (first found):
 Options:
   --records-per-event <n>    records per grouped body (default 100)
   --raw                      send each file's bytes as one event, unparsed (to test malformed input)
+  --smoke-test               mark every record as the smoke test's: a top-level field
+                             "${SMOKE_TEST_FIELD}": "<run id>" that no Azure record carries. The alert
+                             rows keep it (column SmokeTestId) and the analytics rule skips them: the path
+                             is proven without paging anyone. The run id is printed.
+  --smoke-test-id <id>       the same, with this run id (letters, digits, . _ : -; at most 64)
   -h, --help                 show this help
   --version                  show the version
 
@@ -100,6 +107,8 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
         hub: { type: 'string' },
         'records-per-event': { type: 'string' },
         raw: { type: 'boolean', default: false },
+        'smoke-test': { type: 'boolean', default: false },
+        'smoke-test-id': { type: 'string' },
       },
     },
     args,
@@ -107,6 +116,18 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
   );
   if (!parsed.ok) return parsed.exit;
   const values = parsed.values;
+
+  const smokeTest = values['smoke-test-id'] ?? (values['smoke-test'] ? newSmokeTestId() : undefined);
+  if (smokeTest !== undefined && !SMOKE_TEST_ID.test(smokeTest)) {
+    return usageError(
+      io,
+      'send',
+      `--smoke-test-id must be 1 to 64 letters, digits, '.', '_', ':' or '-', got "${smokeTest}"`,
+    );
+  }
+  if (smokeTest !== undefined && values.raw) {
+    return usageError(io, 'send', '--smoke-test marks parsed records; it cannot be combined with --raw');
+  }
 
   let recordsPerEvent: number;
   let target: EventHubTarget;
@@ -136,7 +157,20 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
   let producer: EventHubProducerClient | undefined;
   try {
     producer = await createProducer(target, credentialFor(io.env));
-    const summary = await publish(producer, target, files, { recordsPerEvent, raw: values.raw }, io);
+    if (smokeTest !== undefined) {
+      writeLine(
+        io.stderr,
+        `send: smoke test ${smokeTest}: every record carries "${SMOKE_TEST_FIELD}": "${smokeTest}"; ` +
+          `its alert rows: PacketCaptureAlerts_CL | where SmokeTestId == "${smokeTest}"`,
+      );
+    }
+    const summary = await publish(
+      producer,
+      target,
+      files,
+      { recordsPerEvent, raw: values.raw, smokeTest },
+      io,
+    );
     const rate = summary.seconds > 0 ? summary.events / summary.seconds : summary.events;
     writeLine(
       io.stderr,
@@ -159,6 +193,17 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+const SMOKE_TEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** `smoke-<UTC time>-<random>`: sortable, and distinct for two runs in the same second. */
+function newSmokeTestId(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  return `smoke-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
 class PublishError extends Error {
   constructor(
     readonly eventsSent: number,
@@ -173,7 +218,7 @@ async function publish(
   producer: EventHubProducerClient,
   target: EventHubTarget,
   files: readonly InputFile[],
-  options: { recordsPerEvent: number; raw: boolean },
+  options: { recordsPerEvent: number; raw: boolean; smokeTest: string | undefined },
   io: CliIo,
 ): Promise<SendSummary> {
   const started = Date.now();
@@ -198,6 +243,9 @@ async function publish(
     const found = bodiesFromText(file.path, bytes, {
       recordsPerEvent: options.recordsPerEvent,
       maxBodyBytes,
+      ...(options.smokeTest === undefined
+        ? {}
+        : { mark: { field: SMOKE_TEST_FIELD, value: options.smokeTest } }),
     });
     bodies.push(...found.bodies);
     problems.push(...found.problems);

@@ -13,7 +13,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { BlobLeaseClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob' with {
   'resolution-mode': 'import',
 };
-import { ALERT_COLUMNS, type AlertRow, type ColumnType } from '../alert/columns';
+import { ALERT_COLUMNS, type AlertRow, type ColumnDefinition, type ColumnType } from '../alert/columns';
 import type { StorageEndpoint } from '../config/settings';
 import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
@@ -75,8 +75,20 @@ function columnSchema(type: ColumnType): z.ZodMiniType {
   }
 }
 
-/** The alert row contract, derived from ALERT_COLUMNS, so a dead letter is checked before it is replayed. */
-const alertRowSchema = z.object(Object.fromEntries(ALERT_COLUMNS.map((c) => [c.name, columnSchema(c.type)])));
+/**
+ * The alert row contract, derived from ALERT_COLUMNS, so a dead letter is checked before it is replayed. A dead
+ * letter written before a column existed is still replayable: the column reads as its defaultWhenMissing.
+ */
+const alertRowSchema = z.object(
+  Object.fromEntries(
+    ALERT_COLUMNS.map((c: ColumnDefinition) => [
+      c.name,
+      c.defaultWhenMissing === undefined
+        ? columnSchema(c.type)
+        : z._default(columnSchema(c.type), c.defaultWhenMissing),
+    ]),
+  ),
+);
 
 export const alertDeadLetterSchema = z.object({
   schema: z.literal(ALERT_DEAD_LETTER_SCHEMA),

@@ -27,6 +27,11 @@ export interface BodyOptions {
   readonly recordsPerEvent: number;
   /** Budget for a grouped body's JSON; a body found whole in the input is never re-cut to fit. */
   readonly maxBodyBytes: number;
+  /**
+   * A top-level field added to every record (the smoke test's marker). Whole bodies are then re-serialized
+   * with their records marked, instead of being sent byte for byte.
+   */
+  readonly mark?: { readonly field: string; readonly value: string };
 }
 
 export interface FileBodies {
@@ -57,8 +62,18 @@ class RecordGrouper {
     private readonly out: FileBodies,
   ) {}
 
+  /** The record with the marker, when there is one. */
+  marked(record: Record<string, unknown>): Record<string, unknown> {
+    const mark = this.options.mark;
+    return mark === undefined ? record : { ...record, [mark.field]: mark.value };
+  }
+
+  get marking(): boolean {
+    return this.options.mark !== undefined;
+  }
+
   add(record: Record<string, unknown>, origin: string): void {
-    const json = JSON.stringify(record);
+    const json = JSON.stringify(this.marked(record));
     const recordBytes = Buffer.byteLength(json) + 1;
     const envelope = '{"records":[]}'.length;
     if (envelope + recordBytes > this.options.maxBodyBytes) {
@@ -113,11 +128,11 @@ function classify(
     }
     // Bodies keep their place in the stream: records grouped before it are sent first.
     grouper.flush();
-    out.bodies.push({
-      origin,
-      records: value.records.length,
-      bytes: Buffer.from(rawText ?? JSON.stringify(value)),
-    });
+    const records: unknown[] = value.records;
+    const bytes = grouper.marking
+      ? JSON.stringify({ ...value, records: records.map((r) => (isPlainObject(r) ? grouper.marked(r) : r)) })
+      : (rawText ?? JSON.stringify(value));
+    out.bodies.push({ origin, records: records.length, bytes: Buffer.from(bytes) });
     return;
   }
   if (Array.isArray(value)) {

@@ -6,6 +6,13 @@
  */
 export type SourceFormat = 'DiagnosticExport' | 'Rest' | 'AzureActivity';
 
+/**
+ * Top-level field `send --smoke-test` adds to every record. Azure's exporter writes a fixed set of top-level
+ * fields, so no real record carries it, and nothing a user controls (request bodies, resource names,
+ * correlation ids) is written at the top level of one.
+ */
+export const SMOKE_TEST_FIELD = 'packetCaptureDetectorSmokeTest';
+
 /** Which kind of principal made the call, as Sentinel's entity mapping needs it. */
 export type CallerKind = 'User' | 'Guest' | 'ServicePrincipal' | 'ManagedIdentity' | 'Unknown';
 
@@ -43,6 +50,8 @@ export interface ActivityEvent {
   readonly properties: Readonly<Record<string, unknown>> | undefined;
   /** Minor fields that were present but null or of the wrong type, and so were left out. */
   readonly droppedFields: readonly string[];
+  /** The smoke test run that sent the record (SMOKE_TEST_FIELD); absent on every real record. */
+  readonly smokeTestId?: string;
 }
 
 export interface ResourceIdParts {

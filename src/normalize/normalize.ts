@@ -6,7 +6,7 @@
  * is still evaluated, so that a damaged minor field can never hide a capture.
  */
 import { DetectorError, describeValue } from '../lib/errors';
-import { phaseOf, type ActivityEvent, type SourceFormat } from './activityEvent';
+import { phaseOf, SMOKE_TEST_FIELD, type ActivityEvent, type SourceFormat } from './activityEvent';
 import { identifyCaller } from './caller';
 import {
   detectSourceFormat,
@@ -76,6 +76,9 @@ export function normalizeRecord(record: unknown): NormalizeResult {
   const identity = identifyCaller(claims, text('caller'));
   // The REST API says BeginRequest on the Start event whatever its status text.
   const eventName = text('eventName');
+  // Top level only, in every shape: nothing a user controls is written there in a real record.
+  const smokeTestId = readText(obj[SMOKE_TEST_FIELD])?.trim();
+  if (smokeTestId === undefined && obj[SMOKE_TEST_FIELD] !== undefined) dropped.push(SMOKE_TEST_FIELD);
   const phase = eventName.toLowerCase() === 'beginrequest' ? 'start' : phaseOf(result);
 
   return {
@@ -102,6 +105,7 @@ export function normalizeRecord(record: unknown): NormalizeResult {
       resourceGroup: text('resourceGroup'),
       properties,
       droppedFields: [...new Set(dropped)].slice(0, MAX_DROPPED_NAMED),
+      ...(smokeTestId === undefined || smokeTestId === '' ? {} : { smokeTestId }),
     },
   };
 }

@@ -167,3 +167,28 @@ describe('redaction', () => {
     );
   });
 });
+
+describe('smoke test rows', () => {
+  const now = new Date('2026-01-01T00:00:00.000Z');
+
+  it('keep the run id in SmokeTestId; real rows have it empty', () => {
+    const real = event(seedWrite);
+    const marked = event({ ...seedWrite, packetCaptureDetectorSmokeTest: 'smoke-20260101T000000Z-abc123' });
+    expect(buildAlert(rule, real, rule.evaluate(real)!, now).SmokeTestId).toBe('');
+    expect(buildAlert(rule, marked, rule.evaluate(marked)!, now).SmokeTestId).toBe(
+      'smoke-20260101T000000Z-abc123',
+    );
+  });
+
+  it('never share an AlertId with the real record they copy, and leave real AlertIds as they were', () => {
+    const real = event(seedWrite);
+    const marked = event({ ...seedWrite, packetCaptureDetectorSmokeTest: 'smoke-1' });
+    expect(alertIdFor(rule, marked)).not.toBe(alertIdFor(rule, real));
+    expect(alertIdFor(rule, event({ ...seedWrite, packetCaptureDetectorSmokeTest: 'smoke-2' }))).not.toBe(
+      alertIdFor(rule, marked),
+    );
+    // The identity of a real record is unchanged by the marker's existence (ids stay stable across versions).
+    const { smokeTestId: _none, ...withoutField } = { ...real, smokeTestId: undefined };
+    expect(alertIdFor(rule, withoutField)).toBe(alertIdFor(rule, real));
+  });
+});

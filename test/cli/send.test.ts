@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main';
 import { expandInputs } from '../../src/cli/files';
 import { decodeMessage } from '../../src/decode/decode';
+import { detectBatch } from '../../src/pipeline/detectBatch';
 import { captureIo } from '../e2e/cliHarness';
 import { startEventHubsServer, type EventHubsServer, type StoredEvent } from '../support/eventHubsServer';
 
@@ -125,6 +126,62 @@ describe('packet-capture-detector send', () => {
     expect(run.stderr()).toMatch(/\r\[#+\] 2\/2 events \d+ B\n/);
     expect(run.stderr()).toMatch(/sent 2 events \(3 records/);
     expect(server.allEvents()).toHaveLength(2);
+  });
+
+  it('marks every record with --smoke-test, says which run, and every alert row of the run keeps it', async () => {
+    server = await startEventHubsServer();
+    const run = captureIo({ env: { EVENTHUB_CONNECTION_STRING: server.connectionString } });
+    expect(await main(['send', '--smoke-test', samples], run.io)).toBe(0);
+    const id = /^send: smoke test (smoke-\d{8}T\d{6}Z-[0-9a-f]{6}): /m.exec(run.stderr())?.[1];
+    expect(id).toBeDefined();
+    expect(run.stderr()).toContain(`PacketCaptureAlerts_CL | where SmokeTestId == "${id ?? ''}"`);
+
+    const bodies = server.allEvents().map((e) => bodyBytes(e));
+    const records = bodies.flatMap((b) => decodeMessage(b).records) as Record<string, unknown>[];
+    const original = (await recordsInFiles([samples])) as Record<string, unknown>[];
+    expect(records).toHaveLength(original.length);
+    for (const r of records) expect(r.packetCaptureDetectorSmokeTest).toBe(id);
+    // Apart from the marker, the records are the files' records.
+    expect(sortedJson(records.map(({ packetCaptureDetectorSmokeTest: _m, ...rest }) => rest))).toEqual(
+      sortedJson(original),
+    );
+
+    // What the detector makes of them: the same alerts as the unmarked samples, each one marked, new ids.
+    const marked = detectBatch(bodies, () => ({})).alerts;
+    const unmarked = detectBatch(
+      original.map((r) => JSON.stringify({ records: [r] })),
+      () => ({}),
+    ).alerts;
+    expect(marked.length).toBeGreaterThan(5);
+    expect(marked).toHaveLength(unmarked.length);
+    expect(new Set(marked.map((a) => a.SmokeTestId))).toEqual(new Set([id]));
+    expect(unmarked.every((a) => a.SmokeTestId === '')).toBe(true);
+    const realIds = new Set(unmarked.map((a) => a.AlertId));
+    expect(marked.filter((a) => realIds.has(a.AlertId))).toEqual([]);
+  });
+
+  it('takes a given run id, and refuses a bad one or --raw with it', async () => {
+    server = await startEventHubsServer();
+    const env = { EVENTHUB_CONNECTION_STRING: server.connectionString };
+    const given = captureIo({ env });
+    expect(
+      await main(
+        ['send', '--smoke-test-id', 'deploy-42', join(samples, 'seed-tests.eventhub.json')],
+        given.io,
+      ),
+    ).toBe(0);
+    const body = JSON.parse(bodyBytes(server.allEvents()[0]!).toString('utf8')) as {
+      records: Record<string, unknown>[];
+    };
+    expect(body.records.map((r) => r.packetCaptureDetectorSmokeTest)).toEqual(
+      body.records.map(() => 'deploy-42'),
+    );
+    const bad = captureIo({ env });
+    expect(await main(['send', '--smoke-test-id', 'a b"', samples], bad.io)).toBe(2);
+    expect(bad.stderr()).toMatch(/--smoke-test-id must be 1 to 64 letters/);
+    const raw = captureIo({ env });
+    expect(await main(['send', '--smoke-test', '--raw', samples], raw.io)).toBe(2);
+    expect(raw.stderr()).toMatch(/cannot be combined with --raw/);
   });
 
   it('sends files unparsed with --raw (to exercise the detector on malformed messages)', async () => {

@@ -1,7 +1,9 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { DetectorError } from '../../src/lib/errors';
 import {
+  ALERT_DEAD_LETTER_SCHEMA,
   ALERTS_PREFIX,
+  alertDeadLetterSchema,
   BlobDeadLetterStore,
   MALFORMED_PREFIX,
   checkConnectionString,
@@ -39,6 +41,29 @@ describe('deadLetterBlobName', () => {
       'u',
     );
     expect(name).toBe('malformed/1970-01-01/00-00-00.000Z_p---x-sig-abc_sx_u.json');
+  });
+});
+
+describe('alert dead letters written before a column existed', () => {
+  it('still validate, the new column read as its default (SmokeTestId: empty, a real alert)', () => {
+    const [current] = sampleAlerts(1);
+    const { SmokeTestId: _added, ...older } = current!;
+    const document = {
+      schema: ALERT_DEAD_LETTER_SCHEMA,
+      kind: 'alerts',
+      writtenAt: '2026-01-01T00:00:00.000Z',
+      reason: 'Logs Ingestion unavailable',
+      batch,
+      failures: [{ reason: 'HTTP 503', alertIds: [older.AlertId] }],
+      replayAttempts: 0,
+      alerts: [older],
+    };
+    const parsed = alertDeadLetterSchema.safeParse(document);
+    expect(parsed.success).toBe(true);
+    expect(parsed.data?.alerts[0]).toEqual({ ...older, SmokeTestId: '' });
+    // A column without a default is still required.
+    const { AlertId: _id, ...broken } = older;
+    expect(alertDeadLetterSchema.safeParse({ ...document, alerts: [broken] }).success).toBe(false);
   });
 });
 

@@ -124,4 +124,21 @@ describe('bodiesFromText', () => {
       { numRuns: 200 },
     );
   });
+
+  it('marks every record, in whole bodies and grouped ones, when asked to (the smoke test)', () => {
+    const mark = { field: 'packetCaptureDetectorSmokeTest', value: 'smoke-1' };
+    const whole = JSON.stringify({ records: [{ a: 1 }, { a: 2 }], extra: true });
+    const lines = [{ b: 1 }, { b: 2 }, { b: 3 }, { b: 4 }].map((r) => JSON.stringify(r)).join('\n');
+    const marked = [
+      ...parsedBodies(bodiesFromText('whole.json', whole, { ...options, mark })),
+      ...parsedBodies(bodiesFromText('PT1H.json', lines, { ...options, mark })),
+    ] as { records: Record<string, unknown>[]; extra?: boolean }[];
+    expect(marked).toHaveLength(3);
+    expect(marked[0]?.extra).toBe(true);
+    const records = marked.flatMap((b) => b.records);
+    expect(records).toHaveLength(6);
+    for (const r of records) expect(r.packetCaptureDetectorSmokeTest).toBe('smoke-1');
+    // Unmarked, a whole body still goes byte for byte.
+    expect(bodiesFromText('whole.json', whole, options).bodies[0]?.bytes.toString()).toBe(whole);
+  });
 });

@@ -39,7 +39,7 @@ describe('function bundle and cold start', () => {
     // ...and the deployment package keeps it (and its source map).
     const ignored = readFileSync(join(root, '.funcignore'), 'utf8')
       .split('\n')
-      .map((l) => l.trim().replace(/\/$/, ''))
+      .map((l) => l.trim().replace(/\/$/, '').replace(/^\//, ''))
       .filter((l) => l !== '' && !l.startsWith('#'));
     const kept = [FUNCTION_BUNDLE, `${FUNCTION_BUNDLE}.map`, 'host.json', 'package.json'];
     for (const file of kept) {

@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { ALERT_COLUMNS } from '../../src/alert/columns';
 import { packetCaptureEnabled } from '../../src/detect/rules/packetCaptureEnabled';
 import {
+  CAPTURE_OPERATIONS_KQL_PATH,
+  renderCaptureOperationsKql,
+} from '../../scripts/capture-operations-kql';
+import {
   evaluate,
   loadCompiled,
   onlyResourceOfType,
@@ -13,10 +17,10 @@ import {
   type Json,
 } from './helpers/arm';
 import { analyzeKql, describeDiagnostics, type KqlAnalysis, type TableSchema } from './helpers/kusto';
-import { alertTable, AZURE_ACTIVITY, transformSource } from './helpers/schemas';
+import { alertTable, AZURE_ACTIVITY, SECURITY_ALERT, transformSource } from './helpers/schemas';
 
 const main = loadCompiled('main.json');
-const WORKSPACE: readonly TableSchema[] = [alertTable(), AZURE_ACTIVITY];
+const WORKSPACE: readonly TableSchema[] = [alertTable(), AZURE_ACTIVITY, SECURITY_ALERT];
 
 function queryFile(name: string): string {
   return readFileSync(join(ROOT, 'infra', 'queries', name), 'utf8');
@@ -50,14 +54,19 @@ const huntingTable = evaluate("[variables('huntingQueries')]", { template: hunti
 }[];
 
 describe('KQL in the compiled template', () => {
-  test('the deployed queries are the files under infra/queries', () => {
+  test('the deployed queries are the files under infra/queries, the AzureActivity ones after the generated operations', () => {
     expect(transformKql).toBe(queryFile('dcr-transform.kql'));
     expect(ruleQuery).toBe(queryFile('analytics-rule.kql'));
-    expect(huntingTable.map((q) => q.query).sort()).toEqual(
-      ['hunting-caller-network-operations.kql', 'hunting-recent-captures.kql', 'hunting-caller-history.kql']
-        .map(queryFile)
-        .sort(),
-    );
+    const operations = readFileSync(join(ROOT, CAPTURE_OPERATIONS_KQL_PATH), 'utf8');
+    expect(Object.fromEntries(huntingTable.map((q) => [q.name, q.query]))).toEqual({
+      'packet-capture-caller-network-operations': queryFile('hunting-caller-network-operations.kql'),
+      'packet-capture-recent-captures': operations + queryFile('hunting-recent-captures.kql'),
+      'packet-capture-caller-history': operations + queryFile('hunting-caller-history.kql'),
+    });
+  });
+
+  test('the generated operation list is current (run `npm run columns:generate`)', () => {
+    expect(readFileSync(join(ROOT, CAPTURE_OPERATIONS_KQL_PATH), 'utf8')).toBe(renderCaptureOperationsKql());
   });
 
   test('the DCR transform binds against its input stream and yields every table column', () => {
@@ -89,7 +98,10 @@ describe('KQL in the compiled template', () => {
   });
 
   test('the rule deduplicates by AlertId and its run window is the frequency plus one minute', () => {
-    expect(ruleQuery).toMatch(/summarize arg_min\(IngestedAt, \*\) by AlertId/);
+    // Raised by the first ingestion of the AlertId, showing its most complete row (lifecycle completing rows).
+    expect(ruleQuery).toMatch(
+      /summarize FirstIngestedAt = min\(IngestedAt\), arg_max\(AlertRevision, \*\) by AlertId/,
+    );
     const frequency = /^PT(\d+)M$/.exec(text(resolved(rule, ['properties', 'queryFrequency'])));
     const window = /let runWindow = (\d+)m;/.exec(ruleQuery);
     expect(frequency && window && Number(window[1]) - Number(frequency[1])).toBe(1);
@@ -141,13 +153,20 @@ describe('the KQL check fails on a query that does not bind', () => {
 });
 
 describe('Sentinel content agrees with the detection rule', () => {
-  test('the history query counts exactly the operations the rule detects', () => {
-    const query = huntingTable.find((q) => q.name === 'packet-capture-caller-history')!.query;
-    const list = /let StartOperations = dynamic\(\[([\s\S]*?)\]\);/.exec(query)?.[1] ?? '';
-    const operations = [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
-    expect(operations.sort()).toEqual(
-      packetCaptureEnabled.operationPatterns.map((p) => p.pattern.toLowerCase()).sort(),
+  test('steps 2 and 3 read AzureActivity for exactly the operations (and kinds) the rule detects', () => {
+    const operations = readFileSync(join(ROOT, CAPTURE_OPERATIONS_KQL_PATH), 'utf8');
+    const table =
+      /datatable\(Operation: string, CaptureKind: string\) \[([\s\S]*?)\];/.exec(operations)?.[1] ?? '';
+    const rows = [...table.matchAll(/"([^"]+)", "([^"]+)"/g)].map((m) => `${m[1]!} ${m[2]!}`);
+    expect(rows.sort()).toEqual(
+      packetCaptureEnabled.operationPatterns.map((p) => `${p.pattern.toLowerCase()} ${p.kind}`).sort(),
     );
+    for (const name of ['packet-capture-recent-captures', 'packet-capture-caller-history']) {
+      const query = huntingTable.find((q) => q.name === name)!.query;
+      expect(query.startsWith(operations)).toBe(true);
+      expect(query).toMatch(/\| where OperationNameValue in~ \(StartOperations\)\n/);
+      expect(query).toMatch(/\| where ActivityStatusValue in~ \("Success", "Succeeded"\)\n/);
+    }
   });
 
   test("the analytics rule carries the rule's name, severity, tactics and techniques", () => {
@@ -156,5 +175,196 @@ describe('Sentinel content agrees with the detection rule', () => {
     expect(props.severity).toBe(packetCaptureEnabled.severity);
     expect(props.tactics).toEqual(packetCaptureEnabled.tactics.map((t) => t.sentinelName));
     expect(props.techniques).toEqual(packetCaptureEnabled.techniques.map((t) => t.id));
+  });
+});
+
+/** The first statement of `query` that matches, for checks on the order of operators. */
+function indexOf(query: string, pattern: RegExp): number {
+  const m = pattern.exec(query);
+  if (!m) throw new Error(`${String(pattern)} not found in the query`);
+  return m.index;
+}
+
+function isoMinutes(duration: string): number {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(duration);
+  if (!m) throw new Error(`not an ISO 8601 duration of days, hours, minutes: ${duration}`);
+  return Number(m[1] ?? 0) * 1440 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
+describe('the analytics rule alerts each real AlertId once', () => {
+  const props = resolved(rule, ['properties'], true) as Record<string, Json>;
+  const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
+
+  test("drops smoke test rows before the deduplication, so a marked copy can't stand in for a real first copy", () => {
+    expect(indexOf(ruleQuery, /^\| where isempty\(SmokeTestId\)$/m)).toBeLessThan(
+      indexOf(
+        ruleQuery,
+        /^\| summarize FirstIngestedAt = min\(IngestedAt\), arg_max\(AlertRevision, \*\) by AlertId$/m,
+      ),
+    );
+  });
+
+  test('raises nothing for an alert whose latest row withdrew it (Suppressed), after taking that row', () => {
+    expect(indexOf(ruleQuery, /^\| where not\(Suppressed\)$/m)).toBeGreaterThan(
+      indexOf(
+        ruleQuery,
+        /^\| summarize FirstIngestedAt = min\(IngestedAt\), arg_max\(AlertRevision, \*\) by AlertId$/m,
+      ),
+    );
+  });
+
+  test("looks back over Sentinel's maximum by default, so a redelivered copy finds its first copy", () => {
+    const period = text(mainParams.alertRuleQueryPeriod?.defaultValue);
+    expect(period).toBe('P14D');
+    expect(isoMinutes(period)).toBeLessThanOrEqual(14 * 1440);
+    // Event Hubs retains events 7 days at most: a redelivery from the hub always falls inside the period.
+    const retention = main.parameters as Record<string, { maxValue?: number }>;
+    expect(isoMinutes(period)).toBeGreaterThan(
+      (retention.eventHubMessageRetentionDays?.maxValue ?? 99) * 1440,
+    );
+    expect(isoMinutes(text(props.queryFrequency))).toBe(5);
+  });
+
+  test('catches up rows no run alerted, through the AlertIds its earlier alerts carry in SecurityAlert', () => {
+    const key = Object.entries(props.customDetails as Record<string, string>).find(
+      ([, col]) => col === 'AlertId',
+    )?.[0];
+    expect(key).toBe('DetectorAlertId');
+    expect(ruleQuery).toContain(`| where ExtendedProperties has "${key!}"`);
+    expect(ruleQuery).toMatch(
+      /^\| where FirstIngestedAt > ago\(runWindow\)\n {4}or \(FirstIngestedAt <= ago\(settle\) and AlertId !in \(AlreadyAlerted\)\)$/m,
+    );
+    const minutes = (name: string) => Number(new RegExp(`let ${name} = (\\d+)m;`).exec(ruleQuery)?.[1]);
+    // Catch-up starts after this run's own window, once the earlier run's alert had time to be recorded.
+    expect(minutes('settle')).toBeGreaterThan(minutes('runWindow'));
+  });
+
+  test('binds in a workspace that has no SecurityAlert table yet: the union is fuzzy there, nowhere else', () => {
+    const withoutAlerts = analyzeKql(ruleQuery, [alertTable(), AZURE_ACTIVITY]);
+    expect(withoutAlerts.errors).toEqual([]);
+    expect(
+      withoutAlerts.diagnostics.map((d) => `${d.code} ${ruleQuery.slice(d.start, d.start + d.length)}`),
+    ).toEqual(['KS205 SecurityAlert']);
+    // The alert table is not fuzzy: the rule must fail loudly without it.
+    expect(analyzeKql(ruleQuery, [AZURE_ACTIVITY, SECURITY_ALERT]).errors.length).toBeGreaterThan(0);
+  });
+
+  test('the AlertId extraction reads every id of the custom detail, escaped as Sentinel stores it, and nothing else', () => {
+    const pattern = /extract\(@"([^"]+)", 1, ExtendedProperties\)/.exec(ruleQuery)?.[1];
+    const idPattern = /extract_all\(@"([^"]+)", Ids\)/.exec(ruleQuery)?.[1];
+    expect(pattern).toBeDefined();
+    expect(idPattern).toBeDefined();
+    const extract = (extendedProperties: string): string[] => {
+      const group = new RegExp(pattern!).exec(extendedProperties)?.[1] ?? '';
+      return [...group.matchAll(new RegExp(idPattern!, 'g'))].map((m) => m[1]!);
+    };
+    const a = 'a'.repeat(32);
+    const b = '0123456789abcdef'.repeat(2);
+    const other = 'f'.repeat(32);
+    // Custom details are a JSON string inside the ExtendedProperties JSON.
+    const single = JSON.stringify({
+      'Analytic Rule Name': 'Azure Network Packet Capture Enabled',
+      'Custom Details': JSON.stringify({
+        Operation: ['X/WRITE'],
+        DetectorAlertId: [a],
+        CorrelationId: [other],
+      }),
+    });
+    expect(extract(single)).toEqual([a]);
+    // The alert that summarises more events than one alert per result allows lists several.
+    const summary = JSON.stringify({
+      'Custom Details': JSON.stringify({ DetectorAlertId: [a, b], Location: [other] }),
+    });
+    expect(extract(summary)).toEqual([a, b]);
+    expect(extract(JSON.stringify({ 'Custom Details': JSON.stringify({ CorrelationId: [other] }) }))).toEqual(
+      [],
+    );
+  });
+});
+
+describe('the hunting queries answer the runbook steps as written', () => {
+  const query = (name: string) => huntingTable.find((q) => q.name === name)!.query;
+  const columns = (name: string) => analyzeKql(query(name), WORKSPACE).resultColumns.map((c) => c.name);
+
+  test("step 1 takes any IP, around any time (default now), else the callers of the last 7 days' alerts", () => {
+    const q = query('packet-capture-caller-network-operations');
+    expect(q).toMatch(/^let CallerIp = "";$/m);
+    expect(q).toMatch(/^let AroundTime = datetime\(null\);$/m);
+    expect(q).toMatch(/^let Around = 24h;$/m);
+    // A given IP needs no alert: it is its own anchor.
+    expect(q).toMatch(
+      /let Given = print CallerIpAddress = CallerIp, AnchorTime = coalesce\(AroundTime, now\(\)\)/,
+    );
+    expect(q).toMatch(/let FromAlerts = PacketCaptureAlerts_CL\n {4}\| where isempty\(CallerIp\)\n/);
+    // The Activity Log window follows the anchors, not a fixed lookback.
+    expect(q).toContain('| where TimeGenerated between (From .. To)');
+    expect(q).toContain('| where TimeGenerated between ((AnchorTime - Around) .. (AnchorTime + Around))');
+    expect(columns('packet-capture-caller-network-operations')).toEqual(
+      expect.arrayContaining([
+        'TimeGenerated',
+        'AnchorTime',
+        'CallerIpAddress',
+        'OperationNameValue',
+        'AlertId',
+      ]),
+    );
+  });
+
+  test("step 2 lists the last 6 hours' captures from the alerts and AzureActivity, each operation once", () => {
+    const q = query('packet-capture-recent-captures');
+    expect(q).toMatch(/^let Lookback = 6h;$/m);
+    expect(q).toContain('union FromAlerts, FromActivityLog');
+    expect(q).toMatch(/by OperationKey, Operation\n/);
+    expect(columns('packet-capture-recent-captures')).toEqual([
+      'EventTime',
+      'CaptureKind',
+      'Operation',
+      'ResourceId',
+      'CaptureTarget',
+      'CaptureStorage',
+      'Location',
+      'Caller',
+      'CallerIpAddress',
+      'CorrelationId',
+      'AlertId',
+      'InDetector',
+      'Sources',
+    ]);
+  });
+
+  test('step 3 counts the 90 days before each alert, not the alert itself, and real days with captures', () => {
+    const q = query('packet-capture-caller-history');
+    expect(q).toMatch(/^let History = 90d;$/m);
+    expect(q).toContain(
+      'EventTime < AnchorTime and EventTime >= AnchorTime - History and OperationKey != AnchorOperation',
+    );
+    expect(q).toContain('DaysWithCaptures = dcountif(startofday(EventTime), InHistory)');
+    // An alert without history is the answer "first time": it must not vanish in an inner join.
+    expect(q).toContain('| join kind=leftouter Operations on CallerIpAddress');
+    expect(q).not.toMatch(/datetime_diff/);
+    const analysis = analyzeKql(q, WORKSPACE).resultColumns;
+    expect(analysis.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['AlertId', 'CallerIpAddress', 'PriorStarts', 'DaysWithCaptures', 'Assessment']),
+    );
+    expect(analysis.find((c) => c.name === 'DaysWithCaptures')?.type).toBe('long');
+  });
+
+  test('no hunting query counts smoke test rows', () => {
+    for (const q of huntingTable) {
+      const reads = (q.query.match(/PacketCaptureAlerts_CL\n/g) ?? []).length;
+      const excludes = (q.query.match(/\| where isempty\(SmokeTestId\)\n/g) ?? []).length;
+      expect(`${q.name}: ${excludes}`).toBe(`${q.name}: ${reads}`);
+    }
+  });
+
+  test('README says which runbook step each query answers', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const [step, name] of [
+      [1, 'packet-capture-caller-network-operations'],
+      [2, 'packet-capture-recent-captures'],
+      [3, 'packet-capture-caller-history'],
+    ] as const) {
+      expect(readme).toMatch(new RegExp(`\\| ${step} \\| \`${name}\` \\|`));
+    }
   });
 });

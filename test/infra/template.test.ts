@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ALERT_STREAM_NAME } from '../../src/alert/columns';
 import { loadSettings, SETTINGS } from '../../src/config/settings';
 import {
@@ -63,7 +63,9 @@ describe('compiled template', () => {
     expect(Object.keys(params.parameters as JsonObject).sort()).toEqual(
       [
         'deployerPrincipalId',
+        'deployerPrincipalType',
         'deploySentinel',
+        'grantDeployerEventHubsDataSender',
         'environmentName',
         'existingWorkspaceResourceId',
         'location',
@@ -97,51 +99,69 @@ describe('role assignments', () => {
     for (const r of roleTable) expect(r.role).toBe(ROLE[r.roleDefinitionId]);
   });
 
-  // The role module's parameters, as main.bicep passes them (names stand in for ids Azure assigns).
-  const params = {
-    detectorPrincipalId: 'detector-principal-id',
-    detectorIdentityResourceId: 'detector-identity-resource-id',
-    deployerPrincipalId: '',
-    deployerPrincipalType: 'User',
-    eventHubNamespaceName: 'evhns',
-    eventHubName: 'insights-activity-logs',
-    dataCollectionRuleName: 'dcr',
-    storageAccountName: 'st',
-    applicationInsightsName: 'appi',
+  type Module = JsonObject & {
+    properties: { parameters: Record<string, { value: Json }>; template: JsonObject };
   };
-  const deployedAssignments = (values: Record<string, Json>) =>
-    resourcesOfType(main, 'Microsoft.Authorization/roleAssignments')
-      .flatMap((r) => instances(r, ['name', 'scope', 'properties'], values))
-      .map((a) => {
-        const p = a.properties as JsonObject;
-        const roleId = /roleDefinitions, ([0-9a-f-]{36})\)$/.exec(text(p.roleDefinitionId))?.[1] ?? '?';
-        return {
-          name: text(a.name),
-          role: ROLE[roleId] ?? roleId,
-          scope: text(a.scope),
-          principal: `${text(p.principalId)} (${text(p.principalType)})`,
-        };
-      });
+  const modules = main.resources as Record<string, Module>;
+  // The role module is called twice: the storage roles first, the rest once their resources exist.
+  const ROLE_CALLS = ['storageRoles', 'roles'] as const;
+  // Values Azure assigns at deployment stand in for the identity module's outputs.
+  const RUNTIME = { detectorPrincipalId: 'detector-principal-id' };
+
+  /** Main's parameters (defaults, then these), pushed through each role-module call, its assignments evaluated. */
+  const deployedAssignments = (mainParams: Record<string, Json>) =>
+    ROLE_CALLS.flatMap((call) => {
+      const module = modules[call]!;
+      const params: Record<string, Json> = {};
+      for (const [name, { value }] of Object.entries(module.properties.parameters)) {
+        params[name] =
+          name in RUNTIME
+            ? RUNTIME[name as keyof typeof RUNTIME]
+            : evaluate(value, {
+                template: main,
+                parameters: { environmentName: 'pcd-test', location: 'westeurope', ...mainParams },
+              });
+      }
+      return resourcesOfType(module.properties.template, 'Microsoft.Authorization/roleAssignments')
+        .flatMap((r) => instances(r, ['name', 'scope', 'properties'], params))
+        .map((a) => {
+          const p = a.properties as JsonObject;
+          const roleId = /roleDefinitions, ([0-9a-f-]{36})\)$/.exec(text(p.roleDefinitionId))?.[1] ?? '?';
+          return {
+            call,
+            name: text(a.name),
+            role: ROLE[roleId] ?? roleId,
+            scope: text(a.scope).replace(/evhns-pcd-\w+|dcr-pcd-\w+|stpcd\w+|appi-pcd-\w+/g, (n) =>
+              n.replace(/-?pcd-?\w+$/, ''),
+            ),
+            principal: `${text(p.principalId)} (${p.principalType === undefined ? 'type inferred' : text(p.principalType)})`,
+          };
+        });
+    });
   const HUB = 'resourceid(Microsoft.EventHub/namespaces/eventhubs, evhns, insights-activity-logs)';
   const DETECTOR = 'detector-principal-id (ServicePrincipal)';
   const LEAST_PRIVILEGE = [
-    { role: 'Azure Event Hubs Data Receiver', scope: HUB, principal: DETECTOR },
+    { call: 'roles', role: 'Azure Event Hubs Data Receiver', scope: HUB, principal: DETECTOR },
     {
+      call: 'roles',
       role: 'Monitoring Metrics Publisher',
       scope: 'resourceid(Microsoft.Insights/dataCollectionRules, dcr)',
       principal: DETECTOR,
     },
     {
+      call: 'storageRoles',
       role: 'Storage Blob Data Owner',
       scope: 'resourceid(Microsoft.Storage/storageAccounts, st)',
       principal: DETECTOR,
     },
     {
+      call: 'storageRoles',
       role: 'Storage Table Data Contributor',
       scope: 'resourceid(Microsoft.Storage/storageAccounts, st)',
       principal: DETECTOR,
     },
     {
+      call: 'roles',
       role: 'Monitoring Metrics Publisher',
       scope: 'resourceid(Microsoft.Insights/components, appi)',
       principal: DETECTOR,
@@ -149,50 +169,109 @@ describe('role assignments', () => {
   ];
   const byRoleAndScope = (a: { role: string; scope: string }, b: { role: string; scope: string }) =>
     `${a.role}${a.scope}`.localeCompare(`${b.role}${b.scope}`);
+  const shape = (rows: ReturnType<typeof deployedAssignments>) =>
+    rows.map(({ call, role, scope, principal }) => ({ call, role, scope, principal })).sort(byRoleAndScope);
 
   test('the deployed assignments are exactly the least-privilege set, each on one resource', () => {
-    const deployed = deployedAssignments(params);
-    expect(
-      deployed.map(({ role, scope, principal }) => ({ role, scope, principal })).sort(byRoleAndScope),
-    ).toEqual([...LEAST_PRIVILEGE].sort(byRoleAndScope));
+    expect(shape(deployedAssignments({}))).toEqual([...LEAST_PRIVILEGE].sort(byRoleAndScope));
   });
 
-  test('with a deployer principal, only Azure Event Hubs Data Sender on the hub is added for it', () => {
-    const deployed = deployedAssignments({ ...params, deployerPrincipalId: 'deployer-principal-id' });
-    expect(
-      deployed.map(({ role, scope, principal }) => ({ role, scope, principal })).sort(byRoleAndScope),
-    ).toEqual(
+  test('a deployer principal alone gets nothing: the send role is opt-in and off by default', () => {
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
+    expect(mainParams.grantDeployerEventHubsDataSender?.defaultValue).toBe(false);
+    expect(shape(deployedAssignments({ deployerPrincipalId: 'deployer-principal-id' }))).toEqual(
+      [...LEAST_PRIVILEGE].sort(byRoleAndScope),
+    );
+    expect(shape(deployedAssignments({ grantDeployerEventHubsDataSender: true }))).toEqual(
+      [...LEAST_PRIVILEGE].sort(byRoleAndScope),
+    );
+  });
+
+  test('opted in, the deployer gets Azure Event Hubs Data Sender on the hub only, its type left to Azure', () => {
+    const deployed = deployedAssignments({
+      deployerPrincipalId: 'deployer-principal-id',
+      grantDeployerEventHubsDataSender: true,
+    });
+    expect(shape(deployed)).toEqual(
       [
         ...LEAST_PRIVILEGE,
-        { role: 'Azure Event Hubs Data Sender', scope: HUB, principal: 'deployer-principal-id (User)' },
+        {
+          call: 'roles',
+          role: 'Azure Event Hubs Data Sender',
+          scope: HUB,
+          principal: 'deployer-principal-id (type inferred)',
+        },
       ].sort(byRoleAndScope),
     );
   });
 
-  test('assignments are named with guid() of scope, identity and role: distinct, and stable across redeployments', () => {
-    const deployed = deployedAssignments({ ...params, deployerPrincipalId: 'deployer-principal-id' });
+  test("the deployer's type, when azd gives it (AZURE_PRINCIPAL_TYPE), is passed on; no assignment hard-codes User", () => {
+    for (const type of ['User', 'ServicePrincipal']) {
+      const sender = deployedAssignments({
+        deployerPrincipalId: 'deployer-principal-id',
+        deployerPrincipalType: type,
+        grantDeployerEventHubsDataSender: true,
+      }).find((a) => a.role === 'Azure Event Hubs Data Sender');
+      expect(sender?.principal).toBe(`deployer-principal-id (${type})`);
+    }
+    expect(JSON.stringify(main)).not.toMatch(/"principalType":\s*"User"/);
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json; allowedValues?: Json }>;
+    expect(mainParams.deployerPrincipalType?.defaultValue).toBe('');
+    const params = loadCompiled('main.parameters.json').parameters as Record<string, { value: Json }>;
+    expect(params.deployerPrincipalType?.value).toBe('');
+    expect(params.grantDeployerEventHubsDataSender?.value).toBe(false);
+  });
+
+  test('assignments are named with guid() of scope, principal id and role: distinct, and new for a new identity', () => {
+    const deployed = deployedAssignments({
+      deployerPrincipalId: 'deployer-principal-id',
+      grantDeployerEventHubsDataSender: true,
+    });
     for (const a of deployed)
       expect(a.name).toMatch(
-        /^guid\(resourceid\(.*\), (detector-identity-resource-id|deployer-principal-id), [0-9a-f-]{36}\)$/,
+        /^guid\(resourceid\(.*\), (detector-principal-id|deployer-principal-id), [0-9a-f-]{36}\)$/,
       );
     expect(new Set(deployed.map((a) => a.name)).size).toBe(deployed.length);
   });
 
-  test('no role assignment exists outside the role module', () => {
+  test("no role assignment exists outside the role module, and the detector principal is the identity module's", () => {
     const all = resourcesOfType(main, 'Microsoft.Authorization/roleAssignments');
-    expect(new Set(all.map((a) => a.path.join('/')))).toEqual(new Set(['pcd-role-assignments']));
-    // The detector principal is the user-assigned identity the identity module creates, and the name seed is
-    // that same identity's resource id.
-    const modules = main.resources as Record<
-      string,
-      { properties: { parameters: Record<string, { value: Json }> } }
-    >;
-    const roleParams = modules.roles!.properties.parameters;
-    expect(roleParams.detectorPrincipalId?.value).toBe("[reference('identity').outputs.principalId.value]");
-    expect(roleParams.detectorIdentityResourceId?.value).toBe(
-      "[resourceId(subscription().subscriptionId, variables('rgName'), 'Microsoft.ManagedIdentity/userAssignedIdentities', variables('names').identity)]",
+    expect(new Set(all.map((a) => a.template))).toEqual(
+      new Set(ROLE_CALLS.map((call) => modules[call]!.properties.template)),
     );
+    for (const call of ROLE_CALLS) {
+      const params = modules[call]!.properties.parameters;
+      expect(params.detectorPrincipalId?.value).toBe("[reference('identity').outputs.principalId.value]");
+    }
     expect(modules.identity!.properties.parameters.name?.value).toBe("[variables('names').identity]");
+  });
+
+  test('the storage roles do not wait for the rest of the pipeline, and the app waits for both calls', () => {
+    const dependsOn = (symbol: string) => (modules[symbol]!.dependsOn as string[] | undefined) ?? [];
+    expect(modules.storageRoles!.properties.parameters.scopes?.value).toEqual(['storage']);
+    expect(modules.roles!.properties.parameters.scopes?.value).toEqual([
+      'eventHub',
+      'dataCollectionRule',
+      'applicationInsights',
+    ]);
+    expect(dependsOn('storageRoles').sort()).toEqual(['identity', 'rg', 'storage']);
+    expect(dependsOn('functionApp')).toEqual(expect.arrayContaining(['roles', 'storageRoles']));
+    // Every scope of the table is assigned by exactly one call.
+    const scopes = ROLE_CALLS.flatMap((c) => modules[c]!.properties.parameters.scopes?.value as string[]);
+    expect(scopes.sort()).toEqual([...new Set(roleTable.map((r) => r.scope))].sort());
+  });
+
+  test('the azd postprovision hook gets when the storage roles were created', () => {
+    const outputs = main.outputs as Record<string, { type: string; value: string }>;
+    expect(outputs.DEPLOYMENT_STORAGE_ROLE_ASSIGNED_AT).toMatchObject({
+      type: 'int',
+      value: "[max(concat(createArray(0), reference('storageRoles').outputs.storageCreatedOnEpochs.value))]",
+    });
+    const storageOutput = (roleModule.outputs as Record<string, { value: Json; copy?: JsonObject }>)
+      .storageCreatedOnEpochs;
+    expect(JSON.stringify(storageOutput)).toContain(
+      "dateTimeToEpoch(reference(format('onStorage[{0}]', copyIndex())).createdOn)",
+    );
   });
 });
 
@@ -349,6 +428,15 @@ describe('Function App', () => {
     expect(loaded.managedIdentityClientId).toBe('00000000-0000-4000-8000-000000000000');
   });
 
+  test('no FTP settings: Flex Consumption has no FTP endpoint; basic-auth publishing to SCM is off', () => {
+    expect(JSON.stringify(resolved(site, ['properties', 'siteConfig'], true))).not.toMatch(/ftps/i);
+    const policies = resourcesOfType(main, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    expect(policies.map((p) => text(p.resource.name))).toEqual([
+      "[format('{0}/{1}', parameters('name'), 'scm')]",
+    ]);
+    expect(policies[0]?.resource.properties).toEqual({ allow: false });
+  });
+
   test('the host storage has the deployment and dead-letter containers', () => {
     const containers = resourcesOfType(main, 'Microsoft.Storage/storageAccounts/blobServices/containers');
     expect(containers).toHaveLength(2);
@@ -392,23 +480,39 @@ describe('Sentinel content', () => {
     expect(props.eventGroupingSettings).toEqual({ aggregationKind: 'AlertPerResult' });
   });
 
-  test('entities: IP from CallerIpAddress, Azure resource from ResourceId, account from Caller', () => {
+  test('entities: IP, Azure resource, a user by UPN and object id, an application by object id and app id', () => {
     const mappings = props.entityMappings as {
       entityType: string;
       fieldMappings: { identifier: string; columnName: string }[];
     }[];
-    const flat = mappings.flatMap((m) =>
-      m.fieldMappings.map((f) => `${m.entityType}.${f.identifier}=${f.columnName}`),
+    const flat = mappings.map(
+      (m) => `${m.entityType}: ${m.fieldMappings.map((f) => `${f.identifier}=${f.columnName}`).join(', ')}`,
     );
-    expect(flat).toEqual(
-      expect.arrayContaining([
-        'IP.Address=CallerIpAddress',
-        'AzureResource.ResourceId=ResourceId',
-        'Account.FullName=Caller',
-      ]),
+    expect(flat).toEqual([
+      'IP: Address=CallerIpAddress',
+      'AzureResource: ResourceId=ResourceId',
+      'Account: Name=AccountName, UPNSuffix=AccountUPNSuffix, AadUserId=AccountObjectId',
+      'Account: AadUserId=ApplicationObjectId, Name=ApplicationId',
+    ]);
+    // An application id is not a person's full name: Caller (UPN, else app id) is never mapped as such.
+    expect(flat.join('\n')).not.toMatch(/FullName/);
+    // Sentinel's limits: at most 10 mappings of at most 3 identifiers.
+    expect(mappings.length).toBeLessThanOrEqual(10);
+    for (const m of mappings) expect(m.fieldMappings.length).toBeLessThanOrEqual(3);
+    // The columns come from Caller and CallerObjectId: a user when Caller is a UPN, an application otherwise.
+    const query = text(resolved(rule, ['properties', 'query']));
+    expect(query).toContain(
+      '| extend CallerIsUser = CallerKind in ("User", "Guest") or (CallerKind !in ("ServicePrincipal", "ManagedIdentity") and Caller contains "@")',
+    );
+    expect(query).toContain('AccountName = iff(CallerIsUser, tostring(split(Caller, "@")[0]), "")');
+    expect(query).toContain('AccountUPNSuffix = iff(CallerIsUser, tostring(split(Caller, "@")[1]), "")');
+    expect(query).toContain('AccountObjectId = iff(CallerIsUser, CallerObjectId, "")');
+    expect(query).toContain('ApplicationObjectId = iff(CallerIsUser, "", CallerObjectId)');
+    expect(query).toContain(
+      'ApplicationId = iff(CallerIsUser, "", coalesce(CallerAppId, iff(Caller == CallerObjectId, "", Caller)))',
     );
     expect(Object.keys(props.customDetails as JsonObject)).toEqual(
-      expect.arrayContaining(['Operation', 'CaptureKind', 'CorrelationId', 'Location']),
+      expect.arrayContaining(['Operation', 'CaptureKind', 'CorrelationId', 'Location', 'DetectorAlertId']),
     );
   });
 
@@ -424,7 +528,7 @@ describe('Sentinel content', () => {
     });
     const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
     expect(mainParams.incidentGroupingLookback?.defaultValue).toBe('PT1H');
-    expect(mainParams.alertRuleQueryPeriod?.defaultValue).toBe('PT1H');
+    expect(mainParams.alertRuleQueryPeriod?.defaultValue).toBe('P14D');
   });
 
   test('three hunting queries, in the Hunting Queries category, version 2, tagged T1040', () => {
@@ -443,6 +547,38 @@ describe('Sentinel content', () => {
     );
   });
 
+  test("hunting queries are redeployable: etag '*' in properties, the form Resource Manager accepts", () => {
+    const [loop] = resourcesOfType(main, 'Microsoft.OperationalInsights/workspaces/savedSearches');
+    expect((loop!.resource.properties as JsonObject).etag).toBe('*');
+  });
+
+  test('the only linter or type suppressions in infra/ are the two documented ones', () => {
+    const suppressions: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.bicep') || entry.name.endsWith('.bicepparam')) {
+          readFileSync(path, 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              if (line.includes('#disable-'))
+                suppressions.push(`${relative(ROOT, path)}:${i + 1} ${line.trim()}`);
+            });
+        }
+      }
+    };
+    walk(join(ROOT, 'infra'));
+    expect(suppressions.map((s) => s.replace(/:\d+ /, ' '))).toEqual([
+      'infra/modules/activity-log-export.bicep #disable-next-line use-recent-api-versions',
+      'infra/modules/sentinel.bicep #disable-next-line BCP037',
+    ]);
+    // BCP037's line is the etag, and nothing else.
+    const sentinel = readFileSync(join(ROOT, 'infra', 'modules', 'sentinel.bicep'), 'utf8').split('\n');
+    const at = sentinel.findIndex((l) => l.includes('#disable-next-line BCP037'));
+    expect(sentinel[at + 1]?.trim()).toBe("etag: '*'");
+  });
+
   test('Sentinel is optional and onboarding skippable', () => {
     const sentinelModule = (main.resources as Record<string, JsonObject>).sentinel!;
     expect(sentinelModule.condition).toBe("[parameters('deploySentinel')]");
@@ -452,6 +588,11 @@ describe('Sentinel content', () => {
 });
 
 describe('azd', () => {
+  test("location carries azd's location metadata, so azd prompts with the region picker", () => {
+    const params = main.parameters as Record<string, { metadata?: JsonObject }>;
+    expect(params.location?.metadata).toMatchObject({ azd: { type: 'location' } });
+  });
+
   test('azure.yaml deploys this package as the function service "detector"', () => {
     const yaml = readFileSync(join(ROOT, 'azure.yaml'), 'utf8');
     expect(yaml).toMatch(

@@ -1,5 +1,5 @@
 import { normalizeRecord } from '../../src/normalize/normalize';
-import { parseResourceId } from '../../src/normalize/activityEvent';
+import { parseResourceId, SMOKE_TEST_FIELD } from '../../src/normalize/activityEvent';
 
 const UPN = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
 const OID = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
@@ -104,5 +104,45 @@ describe('parseResourceId', () => {
       provider: '',
       resourceName: '',
     });
+  });
+});
+
+describe('the smoke test marker', () => {
+  const base = { operationName: 'MICROSOFT.NETWORK/VIRTUALNETWORKTAPS/WRITE', resultType: 'Success' };
+
+  it("reads the smoke test's top-level marker from both shapes, and only from the top level", () => {
+    expect(SMOKE_TEST_FIELD).toBe('packetCaptureDetectorSmokeTest');
+    expect(ok({ ...base, packetCaptureDetectorSmokeTest: 'smoke-1' }).smokeTestId).toBe('smoke-1');
+    expect(
+      ok({
+        OperationNameValue: base.operationName,
+        ActivityStatusValue: 'Success',
+        [SMOKE_TEST_FIELD]: 'smoke-2',
+      }).smokeTestId,
+    ).toBe('smoke-2');
+    // A real record has no such field: nothing is added to the event.
+    expect('smokeTestId' in ok(base)).toBe(false);
+    // What a user controls in a real record (request body, resource name, correlation id, claims) never marks it.
+    const injected = ok({
+      ...base,
+      resourceId:
+        '/subscriptions/s/resourceGroups/packetCaptureDetectorSmokeTest/providers/x/y/packetCaptureDetectorSmokeTest',
+      correlationId: 'packetCaptureDetectorSmokeTest',
+      identity: { claims: { [SMOKE_TEST_FIELD]: 'claims' } },
+      properties: {
+        [SMOKE_TEST_FIELD]: 'properties',
+        requestbody: JSON.stringify({
+          [SMOKE_TEST_FIELD]: 'body',
+          properties: { [SMOKE_TEST_FIELD]: 'nested' },
+        }),
+      },
+    });
+    expect(injected.smokeTestId).toBeUndefined();
+  });
+
+  it('drops a marker that is not text, like any other minor field of the wrong type (the record stays real)', () => {
+    const e = ok({ ...base, [SMOKE_TEST_FIELD]: { id: 'x' } });
+    expect(e.smokeTestId).toBeUndefined();
+    expect(e.droppedFields).toContain(SMOKE_TEST_FIELD);
   });
 });

@@ -2,8 +2,13 @@
  * Reads compiled ARM templates (Bicep output in .bicep/out/). Literal values are kept; ARM expressions
  * ("[...]") that only use variables(), parameters() defaults, format() and property/index access are
  * evaluated within their own (nested) template, so a test can compare what Bicep compiled to the code's
- * contracts. Anything else (reference(), resourceId(), ...) is reported as unresolvable rather than guessed.
+ * contracts. Ids computed at deployment (resourceId(), guid(), ...) are rendered symbolically; uniqueString()
+ * gets a stand-in of the same shape (13 lowercase letters and digits, from a hash of its arguments: not the value
+ * Azure computes, but as long, and different whenever the arguments differ); subscription() and
+ * managementGroup() are fixed fakes. Anything else (reference(), ...) is reported as unresolvable rather than
+ * guessed.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -23,6 +28,17 @@ export interface FoundResource {
 }
 
 export class Unresolvable extends Error {}
+
+export const FAKE_SUBSCRIPTION_ID = '00000000-0000-4000-8000-000000000001';
+export const FAKE_TENANT_ID = '00000000-0000-4000-8000-0000000000a1';
+export const FAKE_MANAGEMENT_GROUP = 'contoso-root';
+
+/** Same shape as ARM's uniqueString() (13 characters, a-z and 0-9), deterministic, not Azure's value. */
+export function uniqueStringStandIn(args: readonly string[]): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const digest = createHash('sha256').update(args.join('\u0000')).digest();
+  return Array.from(digest.subarray(0, 13), (b) => alphabet[b % alphabet.length]).join('');
+}
 
 /** The value as a string; a test that expects text fails clearly on anything else. */
 export function text(value: Json | undefined): string {
@@ -345,10 +361,63 @@ function callFunction(node: { name: string; args: Node[] }, ctx: EvalContext): V
       return show(arg(0)).replace(/\{(\d+)\}/g, (_, n: string) => show(arg(1 + Number(n))));
     case 'tolower':
       return show(arg(0)).toLowerCase();
+    case 'string':
+      return show(arg(0));
+    case 'join': {
+      const list = arg(0);
+      if (!Array.isArray(list)) throw new Unresolvable('join() of a non-array');
+      return list.map(show).join(show(arg(1)));
+    }
+    case 'toupper':
+      return show(arg(0)).toUpperCase();
+    case 'replace':
+      return show(arg(0))
+        .split(show(arg(1)))
+        .join(show(arg(2)));
+    case 'split':
+      return show(arg(0)).split(show(arg(1)));
+    case 'take': {
+      const v = arg(0);
+      const n = arg(1);
+      if (typeof n !== 'number') throw new Unresolvable('take() count is not a number');
+      if (typeof v === 'string' || Array.isArray(v)) return v.slice(0, n);
+      throw new Unresolvable('take() of a scalar');
+    }
+    case 'last':
+    case 'first': {
+      const v = arg(0);
+      if (typeof v !== 'string' && !Array.isArray(v)) throw new Unresolvable(`${node.name}() of a scalar`);
+      const item = node.name === 'last' ? v[v.length - 1] : v[0];
+      if (item === undefined) throw new Unresolvable(`${node.name}() of an empty value`);
+      return item;
+    }
+    case 'contains': {
+      const v = arg(0);
+      const item = arg(1);
+      if (typeof v === 'string') return v.toLowerCase().includes(show(item).toLowerCase());
+      if (Array.isArray(v)) return v.some((x) => JSON.stringify(x) === JSON.stringify(item));
+      if (isObject(v)) return show(item) in v;
+      throw new Unresolvable('contains() of a scalar');
+    }
+    case 'subscription':
+      return {
+        id: `/subscriptions/${FAKE_SUBSCRIPTION_ID}`,
+        subscriptionId: FAKE_SUBSCRIPTION_ID,
+        tenantId: FAKE_TENANT_ID,
+      };
+    case 'managementgroup':
+      return {
+        id: `/providers/Microsoft.Management/managementGroups/${FAKE_MANAGEMENT_GROUP}`,
+        name: FAKE_MANAGEMENT_GROUP,
+        type: 'Microsoft.Management/managementGroups',
+      };
+    case 'uniquestring':
+      return uniqueStringStandIn(args.map(show));
     // Ids and names computed at deployment are rendered symbolically, so tests can compare them.
     case 'resourceid':
     case 'subscriptionresourceid':
     case 'extensionresourceid':
+    case 'tenantresourceid':
     case 'guid':
       return `${node.name}(${args.map(show).join(', ')})`;
     default:

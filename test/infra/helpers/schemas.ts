@@ -1,7 +1,9 @@
 /**
  * Table schemas the KQL is bound against. The alert table comes from the code's ALERT_COLUMNS; AzureActivity
  * is written from Microsoft's table reference ("Azure Monitor Logs reference - AzureActivity",
- * learn.microsoft.com/azure/azure-monitor/reference/tables/azureactivity), standard columns included.
+ * learn.microsoft.com/azure/azure-monitor/reference/tables/azureactivity), standard columns included;
+ * SecurityAlert from Microsoft Sentinel's security alert schema reference
+ * (learn.microsoft.com/azure/sentinel/security-alert-schema).
  */
 import { ALERT_COLUMNS, ALERT_TABLE_NAME, type ColumnType } from '../../../src/alert/columns';
 import type { KustoType, TableSchema } from './kusto';
@@ -88,5 +90,47 @@ export const AZURE_ACTIVITY: TableSchema = {
     { name: 'TenantId', type: 'string' },
     { name: 'TimeGenerated', type: 'datetime' },
     { name: 'Type', type: 'string' },
+  ],
+};
+
+export const SECURITY_ALERT: TableSchema = {
+  name: 'SecurityAlert',
+  columns: [
+    { name: 'AlertLink', type: 'string' },
+    { name: 'AlertName', type: 'string' },
+    { name: 'AlertSeverity', type: 'string' },
+    { name: 'AlertType', type: 'string' },
+    { name: 'CompromisedEntity', type: 'string' },
+    { name: 'ConfidenceLevel', type: 'string' },
+    { name: 'ConfidenceScore', type: 'real' },
+    { name: 'Description', type: 'string' },
+    { name: 'DisplayName', type: 'string' },
+    { name: 'EndTime', type: 'datetime' },
+    { name: 'Entities', type: 'string' },
+    { name: 'ExtendedLinks', type: 'string' },
+    { name: 'ExtendedProperties', type: 'string' },
+    { name: 'IsIncident', type: 'bool' },
+    { name: 'ProcessingEndTime', type: 'datetime' },
+    { name: 'ProductComponentName', type: 'string' },
+    { name: 'ProductName', type: 'string' },
+    { name: 'ProviderName', type: 'string' },
+    { name: 'RemediationSteps', type: 'string' },
+    { name: 'ResourceId', type: 'string' },
+    { name: 'SourceComputerId', type: 'string' },
+    { name: 'SourceSystem', type: 'string' },
+    { name: 'StartTime', type: 'datetime' },
+    { name: 'Status', type: 'string' },
+    { name: 'SystemAlertId', type: 'string' },
+    { name: 'Tactics', type: 'string' },
+    { name: 'Techniques', type: 'string' },
+    { name: 'TenantId', type: 'string' },
+    { name: 'TimeGenerated', type: 'datetime' },
+    { name: 'Type', type: 'string' },
+    { name: 'VendorName', type: 'string' },
+    { name: 'VendorOriginalId', type: 'string' },
+    { name: 'WorkspaceResourceGroup', type: 'string' },
+    { name: 'WorkspaceSubscriptionId', type: 'string' },
+    { name: '_ResourceId', type: 'string' },
+    { name: '_SubscriptionId', type: 'string' },
   ],
 };
