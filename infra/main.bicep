@@ -139,6 +139,11 @@ param applicationInsightsName string = ''
 @description('Blob container for undeliverable alerts and malformed messages (DEAD_LETTER_CONTAINER).')
 param deadLetterContainerName string = 'packet-capture-dead-letters'
 
+@description('Table of the host storage that keeps what the Start and Accept records of a capture operation revealed (the lifecycle join).')
+@minLength(3)
+@maxLength(63)
+param operationStateTableName string = 'packetcaptureoperations'
+
 @description('Upper bound of Function instances.')
 @minValue(1)
 @maxValue(1000)
@@ -322,6 +327,7 @@ module storage 'modules/storage.bicep' = {
     skuName: storageSkuName
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    operationStateTableName: operationStateTableName
     tags: allTags
   }
 }
@@ -400,6 +406,7 @@ module functionApp 'modules/function-app.bicep' = {
     storageAccountName: names.storageAccount
     deploymentContainerName: storage.outputs.deploymentContainerName
     deadLetterContainerName: storage.outputs.deadLetterContainerName
+    operationStateTableName: storage.outputs.operationStateTableName
     applicationInsightsName: names.applicationInsights
     eventHubFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
     eventHubName: eventHubs.outputs.eventHubName

@@ -32,7 +32,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     'decode',
     'lib',
   ],
-  docs: ['config', 'alert', 'lib'],
+  docs: ['config', 'alert', 'normalize', 'lib'],
 };
 
 const root = resolve(__dirname, '..');

@@ -25,6 +25,9 @@ param deploymentContainerName string
 @description('Container for dead letters (DEAD_LETTER_CONTAINER).')
 param deadLetterContainerName string
 
+@description('Table of the lifecycle join (OPERATION_STATE_TABLE).')
+param operationStateTableName string
+
 @description('Application Insights component name.')
 param applicationInsightsName string
 
@@ -101,6 +104,7 @@ var appSettings = [
   { name: 'LOGS_INGESTION_STREAM_NAME', value: logsIngestionStreamName }
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'DEAD_LETTER_CONTAINER', value: deadLetterContainerName }
+  { name: 'OPERATION_STATE_TABLE', value: operationStateTableName }
   // Not a secret: with local auth disabled on the component, ingestion also needs the Entra token below.
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }

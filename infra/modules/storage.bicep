@@ -24,6 +24,9 @@ param deploymentContainerName string
 @description('Blob container the detector keeps undeliverable alerts and malformed messages in.')
 param deadLetterContainerName string
 
+@description('Table the detector keeps the state of capture operations in (the lifecycle join).')
+param operationStateTableName string
+
 @description('Tags.')
 param tags object
 
@@ -83,6 +86,17 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-06-01' = {
+  parent: account
+  name: 'default'
+}
+
+// Created here rather than by the detector, so that its role never needs to create tables.
+resource operationStateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2025-06-01' = {
+  parent: tableService
+  name: operationStateTableName
+}
+
 @description('Storage account name.')
 output name string = account.name
 
@@ -92,7 +106,7 @@ output resourceId string = account.id
 @description('Blob endpoint (https://<name>.blob.core.windows.net/).')
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 
-@description('Table endpoint (host diagnostic events).')
+@description('Table endpoint (host diagnostic events, the operation state table).')
 output tableEndpoint string = account.properties.primaryEndpoints.table
 
 @description('Deployment container name.')
@@ -100,3 +114,6 @@ output deploymentContainerName string = deploymentContainer.name
 
 @description('Dead-letter container name.')
 output deadLetterContainerName string = deadLetterContainer.name
+
+@description('Operation state table name (OPERATION_STATE_TABLE).')
+output operationStateTableName string = operationStateTable.name

@@ -281,9 +281,11 @@ function resolveTableStorage(values: Values): StorageEndpoint | undefined {
       ? undefined
       : `https://${values.AzureWebJobsStorage__accountName}.table.core.windows.net`);
   if (serviceUri !== undefined) return { kind: 'serviceUri', serviceUri };
-  if (values.AzureWebJobsStorage !== undefined)
-    return { kind: 'connectionString', connectionString: values.AzureWebJobsStorage };
-  return undefined;
+  const cs = values.AzureWebJobsStorage;
+  // A connection string that names its endpoints but no table endpoint (a blob-only emulator) has no table.
+  if (cs === undefined || (/(^|;)\s*BlobEndpoint=/i.test(cs) && !/(^|;)\s*TableEndpoint=/i.test(cs)))
+    return undefined;
+  return { kind: 'connectionString', connectionString: cs };
 }
 
 function resolveHostStorage(values: Values): StorageEndpoint | undefined {

@@ -1,6 +1,7 @@
 /* README tables, generated from the code's single definitions (a test keeps README equal to these). */
 import { ALERT_COLUMNS } from '../alert/columns';
 import { SETTINGS } from '../config/settings';
+import { FIELD_SOURCES, SOURCE_FORMATS } from '../normalize/shapes';
 
 export function alertColumnsTable(): string {
   const rows = ALERT_COLUMNS.map((c) => `| \`${c.name}\` | ${c.type} | ${escapeCell(c.description)} |`);
@@ -22,6 +23,19 @@ export function settingsTable(): string {
   return ['| Setting | Required | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
+/** Where each field of the event model is read from, per shape (src/normalize/shapes.ts). */
+export function shapeMappingTable(): string {
+  const head = ['Event field', ...SOURCE_FORMATS.map((f) => f)];
+  const rows = Object.entries(FIELD_SOURCES).map(([field, sources]) => {
+    const cells = SOURCE_FORMATS.map((format) => {
+      const paths: readonly string[] = (sources as Readonly<Record<string, readonly string[]>>)[format] ?? [];
+      return paths.length === 0 ? '—' : paths.map((p) => `\`${p}\``).join(', then ');
+    });
+    return `| \`${field}\` | ${cells.join(' | ')} |`;
+  });
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows].join('\n');
+}
+
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
@@ -29,6 +43,7 @@ function escapeCell(text: string): string {
 export const GENERATED_SECTIONS: Readonly<Record<string, () => string>> = {
   'alert-columns': alertColumnsTable,
   settings: settingsTable,
+  'shape-mapping': shapeMappingTable,
 };
 
 /** Replaces each `<!-- generated:NAME -->…<!-- /generated:NAME -->` block with the current table. */

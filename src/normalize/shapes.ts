@@ -171,14 +171,17 @@ export function readField<T>(
   read: (value: unknown) => T | undefined,
   dropped?: string[],
 ): T | undefined {
+  // An empty text gives way to a later source (AzureActivity exports write "" for a column with no value).
+  let empty: T | undefined;
   for (const path of FIELD_SOURCES[field][format]) {
     const { present, value } = valueAt(record, path);
     if (!present) continue;
-    const read_ = read(value);
-    if (read_ !== undefined) return read_;
-    dropped?.push(path);
+    const got = read(value);
+    if (got === undefined) dropped?.push(path);
+    else if (typeof got === 'string' && got.trim() === '') empty ??= got;
+    else return got;
   }
-  return undefined;
+  return empty;
 }
 
 /**

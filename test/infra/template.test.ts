@@ -412,6 +412,7 @@ describe('Function App', () => {
       EVENTHUB_NAME: 'insights-activity-logs',
       EVENTHUB_CONSUMER_GROUP: 'packet-capture-detector',
       DEAD_LETTER_CONTAINER: 'packet-capture-dead-letters',
+      OPERATION_STATE_TABLE: 'packetcaptureoperations',
     };
     const env: Record<string, string> = {};
     for (const s of settings) {
@@ -426,6 +427,14 @@ describe('Function App', () => {
       serviceUri: 'https://stpcdabc.blob.core.windows.net/',
     });
     expect(loaded.managedIdentityClientId).toBe('00000000-0000-4000-8000-000000000000');
+    // The lifecycle join keeps its state in the table the template creates, through the identity.
+    expect(loaded.operationStateStorage).toEqual({
+      kind: 'serviceUri',
+      serviceUri: 'https://stpcdabc.table.core.windows.net/',
+    });
+    expect(loaded.operationStateTable).toBe('packetcaptureoperations');
+    const tables = resourcesOfType(main, 'Microsoft.Storage/storageAccounts/tableServices/tables');
+    expect(tables).toHaveLength(1);
   });
 
   test('no FTP settings: Flex Consumption has no FTP endpoint; basic-auth publishing to SCM is off', () => {
