@@ -8,8 +8,11 @@ import type {
   MalformedMessage,
   MalformedStore,
   MessageMeta,
+  OperationState,
+  OperationStateStore,
 } from '../src/pipeline/ports';
 import { runBatch } from '../src/pipeline/runBatch';
+import { MemoryOperationStateStore } from '../src/state/memoryStore';
 
 /** The handler's destination, kept in memory: the benchmark measures detection, not the network. */
 export class MemorySink implements AlertSink {
@@ -69,12 +72,30 @@ export function triggerBatches(bodies: readonly Buffer[], batchSize: number): Tr
   return batches;
 }
 
-/** The full handler path over every batch; returns the summed outcome. */
+/**
+ * The lifecycle join's store in memory, counting its updates: each update is one read and one write of a
+ * table entity in Azure (two calls; a third when another writer got in between).
+ */
+export class CountingStateStore implements OperationStateStore {
+  readonly name = 'counting memory';
+  updates = 0;
+  private readonly inner = new MemoryOperationStateStore();
+  update(
+    id: string,
+    change: (current: OperationState | undefined) => OperationState,
+  ): Promise<{ before: OperationState | undefined; after: OperationState }> {
+    this.updates++;
+    return this.inner.update(id, change);
+  }
+}
+
+/** The full handler path over every batch, the lifecycle join included; returns the summed outcome. */
 export async function runHandler(
   batches: readonly TriggerBatch[],
   sink: MemorySink,
+  operationState: OperationStateStore = new CountingStateStore(),
 ): Promise<BatchOutcome[]> {
-  const delivery = { sink, malformedStore: new MemoryMalformedStore() };
+  const delivery = { sink, malformedStore: new MemoryMalformedStore(), operationState };
   const outcomes: BatchOutcome[] = [];
   for (const b of batches) {
     outcomes.push(await runBatch(b.messages, b.metas, b.info, delivery, silentLogger));

@@ -16,7 +16,7 @@ import { RULES } from '../src/detect/registry';
 import type { BatchOutcome } from '../src/pipeline/ports';
 import type { ColdStart } from './coldstart';
 import { generateCorpus, type CorpusOptions } from './corpus';
-import { MemorySink, parseAll, runHandler, triggerBatches } from './harness';
+import { CountingStateStore, MemorySink, parseAll, runHandler, triggerBatches } from './harness';
 import { fmt, median, table } from './stats';
 
 const int = (name: string, fallback: number) => {
@@ -73,7 +73,14 @@ interface ScenarioResult {
   readonly records: number;
   readonly expectedAlerts: number;
   readonly verdicts: Partial<Record<PrefilterVerdict, number>>;
-  readonly counts: { parsedRecords: number; prefiltered: number; alerts: number; malformed: number };
+  readonly counts: {
+    parsedRecords: number;
+    prefiltered: number;
+    alerts: number;
+    malformed: number;
+    /** Updates of the lifecycle join's state store in one pass over the corpus. */
+    stateUpdates: number;
+  };
   readonly parse: PathFigures;
   readonly handler: PathFigures;
 }
@@ -150,9 +157,12 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<Scenari
   const batches = triggerBatches(corpus.bodies, BATCH);
 
   let outcomes: BatchOutcome[] = [];
+  let stateUpdates = 0;
   const handlerOnce = async () => {
     const sink = new MemorySink();
-    outcomes = await runHandler(batches, sink);
+    const store = new CountingStateStore();
+    outcomes = await runHandler(batches, sink, store);
+    stateUpdates = store.updates;
     if (sink.alerts !== corpus.expectedAlerts) {
       throw new Error(`${scenario.name}: ${sink.alerts} alerts, expected ${corpus.expectedAlerts}`);
     }
@@ -200,6 +210,7 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<Scenari
       prefiltered: sum((o) => o.prefiltered),
       alerts: sum((o) => o.alerts),
       malformed: sum((o) => o.malformed),
+      stateUpdates,
     },
     parse: figures(median(parseMs), corpus.bytes, corpus.records, memory.parse),
     handler: figures(median(handlerMs), corpus.bytes, corpus.records, memory.handler),
@@ -257,7 +268,7 @@ function report(results: readonly ScenarioResult[], cold: ColdStart, load: reado
       .map(([v, n]) => `${v} ${fmt(n)}`)
       .join(', ');
     out.push(
-      `${r.scenario.name} (${r.scenario.description}): ${fmt(r.verdicts.skip ?? 0)} of ${fmt(r.bodies)} bodies skipped unparsed; parsed: ${parsed || 'none'}. Handler counts: ${fmt(r.counts.prefiltered)} prefiltered, ${fmt(r.counts.parsedRecords)} records decoded, ${fmt(r.counts.alerts)} alerts (expected ${fmt(r.expectedAlerts)}), ${fmt(r.counts.malformed)} malformed.`,
+      `${r.scenario.name} (${r.scenario.description}): ${fmt(r.verdicts.skip ?? 0)} of ${fmt(r.bodies)} bodies skipped unparsed; parsed: ${parsed || 'none'}. Handler counts: ${fmt(r.counts.prefiltered)} prefiltered, ${fmt(r.counts.parsedRecords)} records decoded, ${fmt(r.counts.alerts)} alerts (expected ${fmt(r.expectedAlerts)}), ${fmt(r.counts.malformed)} malformed; ${fmt(r.counts.stateUpdates)} state-store updates (${fmt((r.counts.stateUpdates / r.records) * 1e6, 1)} per million records).`,
     );
   }
   out.push('');
