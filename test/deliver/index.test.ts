@@ -27,6 +27,35 @@ describe('createDelivery', () => {
     expect(log.lines.filter((l) => l.message === 'delivery configured')).toHaveLength(1);
   });
 
+  it("keeps the lifecycle join's state in the host storage's table, shared, else in memory", () => {
+    const azure = loadSettings(
+      { ...LI, AzureWebJobsStorage__accountName: 'stpcd', OPERATION_STATE_WINDOW_MINUTES: '90' },
+      'cli',
+    );
+    const d = createDelivery(azure, new CapturingLogger());
+    expect(d.operationState?.name).toBe('table packetcaptureoperations');
+    expect(d.operationWindowMs).toBe(90 * 60_000);
+    expect(createDelivery(azure, new CapturingLogger()).operationState).toBe(d.operationState);
+    expect(azure.operationStateStorage).toEqual({
+      kind: 'serviceUri',
+      serviceUri: 'https://stpcd.table.core.windows.net',
+    });
+    // Azurite with all services (func start): its table service.
+    const local = loadSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }, 'cli');
+    expect(createDelivery(local, new CapturingLogger()).operationState?.name).toBe(
+      'table packetcaptureoperations',
+    );
+    // A blob-only connection string names no table service: the join stays in memory.
+    const blobOnly = loadSettings(
+      {
+        AzureWebJobsStorage:
+          'DefaultEndpointsProtocol=http;AccountName=a;AccountKey=k;BlobEndpoint=http://127.0.0.1:1/a;',
+      },
+      'cli',
+    );
+    expect(createDelivery(blobOnly, new CapturingLogger()).operationState?.name).toBe('memory');
+  });
+
   it('refuses Logs Ingestion without a dead-letter store, and a dead-letter connection string over plain http', () => {
     expect(() => createDelivery(loadSettings(LI, 'cli'), new CapturingLogger())).toThrow(
       /needs a dead-letter store/,
