@@ -12,14 +12,18 @@ import { MemoryMalformedStore, MemorySink, memoryLogger } from '../support/memor
  * in, and however they are split across batches, the alert's final state (its row with the highest
  * AlertRevision) must be what the three records together say, under one AlertId.
  */
-const dir = join(__dirname, '../fixtures/activity-log/export');
-const FIXTURES = readdirSync(dir)
-  .filter((f) => f.endsWith('.eventhub.json'))
-  .map((f) => ({
-    name: f.replace('.eventhub.json', ''),
-    records: (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { records: Record<string, unknown>[] })
-      .records,
-  }));
+const root = join(__dirname, '../fixtures/activity-log');
+function load(shape: string, suffix: string) {
+  return readdirSync(join(root, shape))
+    .filter((f) => f.endsWith(suffix))
+    .map((f) => {
+      const json = JSON.parse(readFileSync(join(root, shape, f), 'utf8')) as
+        { records: Record<string, unknown>[] } | Record<string, unknown>[];
+      return { name: f.replace(suffix, ''), shape, records: Array.isArray(json) ? json : json.records };
+    });
+}
+const FIXTURES = load('export', '.eventhub.json');
+const ALL_SHAPES = [...FIXTURES, ...load('rest', '.az-cli.json'), ...load('azure-activity', '.rows.json')];
 const NOT_STARTS = [
   'azure-firewall-status',
   'azure-firewall-stop',
@@ -91,46 +95,49 @@ const comparable = (row: AlertRow) => ({
   capture_details: row.Context.capture_details,
 });
 
-describe.each(FIXTURES.map((f) => [f.name, f.records] as const))('%s', (name, records) => {
-  const complete = detectBatch([body(records)], () => ({})).alerts;
+describe.each(ALL_SHAPES.map((f) => [`${f.shape} ${f.name}`, f.name, f.records] as const))(
+  '%s',
+  (_label, name, records) => {
+    const complete = detectBatch([body(records)], () => ({})).alerts;
 
-  it(
-    NOT_STARTS.includes(name)
-      ? 'never alerts'
-      : 'alerts once, with the details of all three records, in one batch',
-    () => {
-      if (NOT_STARTS.includes(name)) {
-        expect(complete).toEqual([]);
-        return;
-      }
-      expect(complete).toHaveLength(1);
-      expect(complete[0]).toMatchObject({ OperationRecords: 'Start, Accept, Success', AlertRevision: 3 });
-    },
-  );
+    it(
+      NOT_STARTS.includes(name)
+        ? 'never alerts'
+        : 'alerts once, with the details of all three records, in one batch',
+      () => {
+        if (NOT_STARTS.includes(name)) {
+          expect(complete).toEqual([]);
+          return;
+        }
+        expect(complete).toHaveLength(1);
+        expect(complete[0]).toMatchObject({ OperationRecords: 'Start, Accept, Success', AlertRevision: 3 });
+      },
+    );
 
-  it('gives the same final alert in every order and every split across batches', async () => {
-    let cases = 0;
-    for (const order of permutations(records)) {
-      for (const batches of splits(order)) {
-        const rows = await deliverInBatches(batches);
-        const final = [...finalRows(rows).values()].filter((r) => !r.Suppressed);
-        expect({
-          order: order.map((r) => r.resultType),
-          batches: batches.length,
-          alerts: final.map(comparable),
-        }).toEqual({
-          order: order.map((r) => r.resultType),
-          batches: batches.length,
-          alerts: complete.map(comparable),
-        });
-        // Never a second AlertId for the operation, whatever was learned when.
-        expect(new Set(rows.map((r) => r.AlertId)).size).toBeLessThanOrEqual(1);
-        cases++;
+    it('gives the same final alert in every order and every split across batches', async () => {
+      let cases = 0;
+      for (const order of permutations(records)) {
+        for (const batches of splits(order)) {
+          const rows = await deliverInBatches(batches);
+          const final = [...finalRows(rows).values()].filter((r) => !r.Suppressed);
+          expect({
+            order: order.map((r) => r.resultType),
+            batches: batches.length,
+            alerts: final.map(comparable),
+          }).toEqual({
+            order: order.map((r) => r.resultType),
+            batches: batches.length,
+            alerts: complete.map(comparable),
+          });
+          // Never a second AlertId for the operation, whatever was learned when.
+          expect(new Set(rows.map((r) => r.AlertId)).size).toBeLessThanOrEqual(1);
+          cases++;
+        }
       }
-    }
-    expect(cases).toBe(6 * 4);
-  });
-});
+      expect(cases).toBe(6 * 4);
+    });
+  },
+);
 
 describe('completing rows', () => {
   const nw = FIXTURES.find((f) => f.name === 'network-watcher-vm')!.records;
