@@ -31,6 +31,7 @@ export const LOG_TRIMMED = 'alert trimmed to fit Logs Ingestion limits';
 export const LOG_RETRY = 'alert delivery retry';
 
 const MAX_IDS_PER_LOG_LINE = 100;
+const MAX_REASONS_PER_LOG_LINE = 10;
 
 /**
  * The Logs Ingestion client, made on first use: `@azure/monitor-ingestion` is loaded when the first alert
@@ -113,19 +114,19 @@ export class LogsIngestionSink implements AlertSink {
     );
 
     const undelivered = outcome.failed.flatMap((f) => f.rows);
-    let deadLetterBlob: string | undefined;
+    let deadLetterBlobs: string[] = [];
     if (undelivered.length > 0) {
       const failures: DeadLetterFailure[] = outcome.failed.map((f) => ({
         reason: f.reason,
         alertIds: f.rows.map((r) => r.AlertId),
       }));
       try {
-        deadLetterBlob = await this.config.deadLetters.writeAlerts(undelivered, failures, batch);
+        deadLetterBlobs = await this.config.deadLetters.writeAlerts(undelivered, failures, batch);
       } catch (error) {
         logger.error(LOG_DEAD_LETTER_FAILED, {
           alerts: undelivered.length,
           alertIds: undelivered.slice(0, MAX_IDS_PER_LOG_LINE).map((r) => r.AlertId),
-          reasons: failures.map((f) => f.reason),
+          reasons: distinctReasons(failures),
           error: errorText(error),
           ...where,
         });
@@ -133,9 +134,10 @@ export class LogsIngestionSink implements AlertSink {
       }
       logger.error(LOG_DEAD_LETTERED, {
         alerts: undelivered.length,
-        blob: deadLetterBlob,
+        blob: deadLetterBlobs[0],
+        ...(deadLetterBlobs.length > 1 ? { parts: deadLetterBlobs.length } : {}),
         alertIds: undelivered.slice(0, MAX_IDS_PER_LOG_LINE).map((r) => r.AlertId),
-        reasons: failures.map((f) => f.reason),
+        reasons: distinctReasons(failures),
         ...where,
       });
     }
@@ -146,7 +148,7 @@ export class LogsIngestionSink implements AlertSink {
       deadLettered: undelivered.length,
       trimmed,
       calls: outcome.calls,
-      ...(deadLetterBlob === undefined ? {} : { deadLetterBlob }),
+      ...(deadLetterBlobs[0] === undefined ? {} : { deadLetterBlob: deadLetterBlobs[0] }),
     };
     logger.info(LOG_DELIVERY, {
       sink: this.name,
@@ -157,6 +159,11 @@ export class LogsIngestionSink implements AlertSink {
     });
     return report;
   }
+}
+
+/** A log line names each distinct reason once, and at most a few of them. */
+function distinctReasons(failures: readonly DeadLetterFailure[]): string[] {
+  return [...new Set(failures.map((f) => f.reason))].slice(0, MAX_REASONS_PER_LOG_LINE);
 }
 
 export function retrySettings(budgetMs: number, overrides: Partial<RetrySettings> = {}): RetrySettings {

@@ -153,9 +153,10 @@ function percentCode(text: string, at: number, pairs: readonly string[]): number
 const ENCODED_VALUE_END = ['26', '3b', '22', '27', '20', '23', '3c', '3e', '5c'];
 
 function isValueEnd(c: number): boolean {
-  // whitespace & ; " ' < > \ #
+  // control characters (whitespace included) & ; " ' < > \ #
   return (
-    isSpace(c) ||
+    c <= 0x20 ||
+    c === 0x7f ||
     c === 0x26 ||
     c === 0x3b ||
     c === 0x22 ||
@@ -664,7 +665,8 @@ class Scanner {
   }
 }
 
-const MAX_DEPTH = 8;
+/** Objects nested deeper are replaced by a marker (a row's `Context.properties` sits at depth 2). */
+const MAX_DEPTH = 10;
 
 /** A credential field's value masked; an auth scheme word (`Bearer`, `Basic`) in front is kept. */
 function redactedValue(value: string | number): string {

@@ -11,6 +11,13 @@ describe('redactText', () => {
   });
 
   it.each(SECRET_FORMS.map((f) => [f.name, f] as const))(
+    'masks only the secret of %s: what follows stays',
+    (_name, form) => {
+      expect(redactText(`${form.text} and then, some words.`)).toMatch(/ and then, some words\.$/);
+    },
+  );
+
+  it.each(SECRET_FORMS.map((f) => [f.name, f] as const))(
     'masks %s inside a JSON string (escaped once more)',
     (_name, form) => {
       const out = redactText(JSON.stringify({ value: form.text }));
