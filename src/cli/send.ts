@@ -199,8 +199,8 @@ async function publish(
       recordsPerEvent: options.recordsPerEvent,
       maxBodyBytes,
     });
-    bodies.push(...found.bodies);
-    problems.push(...found.problems);
+    for (const body of found.bodies) bodies.push(body);
+    for (const problem of found.problems) problems.push(problem);
   }
   for (const problem of problems) writeLine(io.stderr, describeProblem(problem));
 
