@@ -24,6 +24,8 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   // Dynamic imports carry `.js` (required by nodenext); in tests the source is `.ts`.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // No credential in a test may probe the instance metadata address (test/support/noImds.ts).
+  setupFiles: ['<rootDir>/test/support/noImds.ts'],
 };
 
 /** @type {import('jest').Config} */

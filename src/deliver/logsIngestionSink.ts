@@ -27,7 +27,7 @@ import type { AlertSink, BatchInfo, DeliveryReport, Logger } from '../pipeline/p
 export const LOG_DELIVERY = 'alert delivery';
 export const LOG_DEAD_LETTERED = 'alerts dead-lettered';
 export const LOG_DEAD_LETTER_FAILED = 'dead-letter write failed';
-export const LOG_TRIMMED = 'alert trimmed to fit Logs Ingestion limits';
+export const LOG_TRIMMED = 'alerts trimmed to fit Logs Ingestion limits';
 export const LOG_RETRY = 'alert delivery retry';
 
 const MAX_IDS_PER_LOG_LINE = 100;
@@ -88,15 +88,18 @@ export class LogsIngestionSink implements AlertSink {
       invocationId: batch.invocationId,
     };
 
+    // One line for the delivery, however many alerts were trimmed (each is marked in its Context).
+    const trimmedIds: string[] = [];
     let trimmed = 0;
     const rows = alerts.map((alert) => {
       const fit = fitAlert(alert);
       if (fit.trimmed) {
         trimmed++;
-        logger.warn(LOG_TRIMMED, { alertId: alert.AlertId, bytes: fit.bytes, ...where });
+        if (trimmedIds.length < MAX_IDS_PER_LOG_LINE) trimmedIds.push(alert.AlertId);
       }
       return fit.row;
     });
+    if (trimmed > 0) logger.warn(LOG_TRIMMED, { alerts: trimmed, alertIds: trimmedIds, ...where });
 
     const outcome: UploadOutcome<AlertRow> = await uploadWithRetry(
       this.config.client,
