@@ -27,8 +27,9 @@ import { LOG_BATCH_PROCESSED, runBatch, type RunOptions } from './runBatch';
  */
 export const SET_ASIDE_AFTER_FAILURES = 3;
 
+// Not "batch failed …": queries match that prefix for failed invocations, and this one goes on.
 export const LOG_SETTING_ASIDE =
-  'batch failed repeatedly the same way: processing it message by message, setting aside what still fails';
+  'processing a batch message by message after repeated identical failures: what still fails is set aside';
 export const LOG_SET_ASIDE = 'message set aside';
 
 export interface FailureRecord {
