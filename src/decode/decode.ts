@@ -114,6 +114,14 @@ function decodeText(text: string, out: DecodedMessage): void {
     interpretBody(whole, undefined, out);
     return;
   }
+  // One line that is not JSON is not JSON Lines either; parsing it a second time would only cost.
+  if (body.indexOf('\n') === -1) {
+    addProblem(out, () => ({
+      code: 'MESSAGE_NOT_JSON',
+      reason: reasonText(`Expected JSON or JSON Lines: ${errorText(wholeError)}`),
+    }));
+    return;
+  }
   // Not one JSON document: try JSON Lines. If no line parses either, it is one malformed message
   // (e.g. a truncated pretty-printed body), reported once rather than line by line. Lines are walked in
   // place (no array of lines); a bad line costs its parse and a counter, and only the first few are
