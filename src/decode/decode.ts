@@ -115,7 +115,7 @@ function decodeText(text: string, out: DecodedMessage): void {
     return;
   }
   // One line that is not JSON is not JSON Lines either; parsing it a second time would only cost.
-  if (body.indexOf('\n') === -1) {
+  if (!body.includes('\n')) {
     addProblem(out, () => ({
       code: 'MESSAGE_NOT_JSON',
       reason: reasonText(`Expected JSON or JSON Lines: ${errorText(wholeError)}`),
