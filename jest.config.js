@@ -26,6 +26,8 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   // The staged deployment package (npm run package) holds a second package.json named like this one.
   modulePathIgnorePatterns: ['<rootDir>/dist/package/'],
+  // No credential in a test may probe the instance metadata address (test/support/noImds.ts).
+  setupFiles: ['<rootDir>/test/support/noImds.ts'],
 };
 
 /** @type {import('jest').Config} */

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the detector's throughput against `JSON.parse` of the same bytes, its peak memory per
- * trigger batch, and the function entry's cold start. Timing is not a test (CI runs none of this); the
+ * trigger batch, the function entry's cold start, and the time redaction takes on adversarial text. Timing is not a test (CI runs none of this); the
  * figures and how they were taken are in BENCHMARKS.md.
  *
  * Environment: BENCH_BODIES (bodies per scenario, default 2000), BENCH_ROUNDS (timed rounds, default 7),
@@ -17,6 +17,7 @@ import type { BatchOutcome } from '../src/pipeline/ports';
 import type { ColdStart } from './coldstart';
 import { generateCorpus, type CorpusOptions } from './corpus';
 import { CountingStateStore, MemorySink, parseAll, runHandler, triggerBatches } from './harness';
+import { measureRedaction, type RedactionResult } from './redaction';
 import { fmt, median, table } from './stats';
 
 const int = (name: string, fallback: number) => {
@@ -217,6 +218,32 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<Scenari
   };
 }
 
+/** The slowest 1 MB of adversarial text may take this long to redact (linear: the old pattern took ~15 min). */
+const REDACTION_TARGET_MS = 250;
+
+function redactionReport(r: RedactionResult): string {
+  const rows = r.figures.map((f) => [f.name, fmt(f.ms, 1), fmt(f.mbPerS, 1), fmt(f.stepsPerChar, 2)]);
+  const previous = r.previous.map((p) => `${fmt(p.bytes / 1024)} KB ${fmt(p.ms, 0)} ms`).join(', ');
+  return [
+    `Redaction (src/lib/redact.ts), 1 MB of each input, medians of ${ROUNDS} rounds:`,
+    table(['input (1 MB)', 'ms', 'MB/s', 'characters examined per character'], rows),
+    '',
+    table(
+      ['target', 'measured', 'target', ''],
+      [
+        [
+          'redaction: slowest 1 MB of adversarial text',
+          `${fmt(r.worstMs, 1)} ms`,
+          `≤ ${REDACTION_TARGET_MS} ms`,
+          r.worstMs <= REDACTION_TARGET_MS ? 'met' : 'MISSED',
+        ],
+      ],
+    ),
+    '',
+    `For reference, the JWT pattern used before (quadratic) on eyJ-eyJ-…: ${previous} (each doubling of the length about quadruples the time).`,
+  ].join('\n');
+}
+
 function report(results: readonly ScenarioResult[], cold: ColdStart, load: readonly number[][]): string {
   const out: string[] = [];
   const cpu = cpus();
@@ -360,13 +387,15 @@ async function main(): Promise<void> {
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+  process.stderr.write('redaction\n');
+  const redaction = measureRedaction(join(__dirname, '../..'), ROUNDS);
   process.stderr.write('cold start\n');
   const cold = measureColdStartApart(join(__dirname, '../..'), COLD_RUNS);
   load.push(loadavg());
-  const text = report(results, cold, load);
+  const text = `${report(results, cold, load)}\n\n${redactionReport(redaction)}`;
   process.stdout.write(`${text}\n`);
   const jsonPath = process.env.BENCH_JSON;
-  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ results, cold, load }, null, 2));
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ results, cold, load, redaction }, null, 2));
 }
 
 main().catch((error: unknown) => {

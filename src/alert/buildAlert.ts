@@ -3,6 +3,7 @@
  * and the rule's metadata; the rule-specific ones (`ruleAttribute` in the column contract) from the finding.
  */
 import { createHash } from 'node:crypto';
+import { redactSecrets, redactText } from '../lib/redact';
 import type { ActivityEvent, Phase } from '../normalize/activityEvent';
 import { parseResourceId } from '../normalize/activityEvent';
 import type { DetectionRule, Finding } from '../detect/types';
@@ -109,5 +110,18 @@ export function buildAlert(
     SmokeTestId: event.smokeTestId ?? '',
   };
   // Keys in contract order, so every output (stdout, dead letters) lists columns as the table does.
-  return Object.fromEntries(ALERT_COLUMNS.map((c) => [c.name, row[c.name]])) as AlertRow;
+  return redactAlertRow(Object.fromEntries(ALERT_COLUMNS.map((c) => [c.name, row[c.name]])) as AlertRow);
+}
+
+/**
+ * Every column of a row with secrets masked, not only `Context`: a record's resourceId, caller, operation
+ * name or location can carry a SAS or a token as well (src/lib/redact.ts lists the forms). The AlertId is
+ * computed from the record before this, so redaction never changes it.
+ */
+export function redactAlertRow(row: AlertRow): AlertRow {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(row)) {
+    out[name] = typeof value === 'string' ? redactText(value) : redactSecrets(value);
+  }
+  return out as AlertRow;
 }

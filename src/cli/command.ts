@@ -122,6 +122,16 @@ export function positiveInteger(name: string, text: string | undefined, fallback
   return value;
 }
 
+/** A whole number of at least 0; `fallback` when the option was not given. */
+export function nonNegativeInteger(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new DetectorError('USAGE', `${name} must be a whole number of at least 0, got "${text}"`);
+  }
+  return value;
+}
+
 /** One of a fixed set of words; `fallback` when the option was not given. */
 export function oneOf<T extends string>(
   name: string,

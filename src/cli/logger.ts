@@ -1,4 +1,5 @@
 /* Loggers of the command-line hosts: JSON lines for `consume` (log collectors, jq). */
+import { redactText } from '../lib/redact';
 import type { Logger } from '../pipeline/ports';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -10,7 +11,10 @@ export function jsonLogger(stream: NodeJS.WritableStream, minimum: LogLevel): Lo
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
     if (RANK[level] < RANK[minimum]) return;
     const { summary: _summary, ...rest } = fields ?? {};
-    stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...rest })}\n`);
+    // Redacted as a whole line, whatever a field holds.
+    stream.write(
+      `${redactText(JSON.stringify({ time: new Date().toISOString(), level, message, ...rest }))}\n`,
+    );
   };
   return {
     info: (message, fields) => {

@@ -2,6 +2,7 @@
  * `replay-dead-letters`: re-sends dead-lettered alerts once the cause is fixed, deleting each dead letter
  * only after all of its alerts were accepted.
  */
+import { redactAlertRow } from '../alert/buildAlert';
 import type { AlertRow } from '../alert/columns';
 import { loadSettings, type Settings } from '../config/settings';
 import { DetectorError } from '../lib/errors';
@@ -11,7 +12,7 @@ import { fitAlert } from '../deliver/fitAlert';
 import { createDeliveryParts, type DeliveryOverrides } from '../deliver/index';
 import { retrySettings } from '../deliver/logsIngestionSink';
 import { uploadWithRetry, type UploadClient } from '../deliver/uploader';
-import { parseCommand, positiveInteger, usageError } from './command';
+import { nonNegativeInteger, parseCommand, positiveInteger, usageError } from './command';
 import { EXIT_OK, EXIT_USAGE, writeLine, type CliIo } from './io';
 
 export const REPLAY_HELP = `Usage: packet-capture-detector replay-dead-letters [options]
@@ -33,13 +34,18 @@ Options:
   --budget-seconds <s>   retry budget per dead letter (default 60)
   --keep-time            keep each alert's TimeGenerated; by default it is set to the replay time so the
                          analytics rule's lookback window sees the alert (EventTime keeps the operation time)
+  --lease-wait-seconds <s>
+                         how long to keep trying dead letters another replay holds (leased) before giving
+                         up on them (default 75: a stopped replay's lease expires within 60 s); 0: do not wait
   -h, --help             show this help
   --version              show the version
 
-Exit status: 0 every alert dead letter replayed (or listed), 1 some alerts are still undelivered (their dead
-letters remain), 2 usage or configuration error.`;
+Exit status: 0 every alert dead letter replayed (or listed), 1 some alerts are still undelivered or some
+dead letters could not be claimed (leased; they remain), 2 usage or configuration error.`;
 
 export const EXIT_REPLAY_INCOMPLETE = 1;
+/** A killed replay's lease (60 s) has expired by then; a live replay has usually finished its dead letter. */
+const DEFAULT_LEASE_WAIT_SECONDS = 75;
 /** Consecutive dead letters with nothing accepted before the replay stops (the service is likely down). */
 const STOP_AFTER_FAILED_IN_A_ROW = 3;
 
@@ -49,8 +55,10 @@ export interface ReplaySummary {
   readonly alertsReplayed: number;
   readonly alertsRemaining: number;
   readonly retried: number;
-  /** Held by another replay (leased) or gone when claimed. */
+  /** Held by another replay (leased) or gone when first tried. */
   readonly skipped: number;
+  /** Still leased at the end (after waiting): not replayed, so the run is not complete. */
+  readonly leased: number;
   /** Blobs under alerts/ that are not dead-letter documents (left in place). */
   readonly invalid: number;
   readonly malformedDeadLetters: number;
@@ -63,14 +71,26 @@ export interface ReplayOptions {
   readonly budgetMs: number;
   readonly keepTime: boolean;
   readonly leaseSeconds?: number;
+  /** How long to keep trying dead letters that were leased when first tried (default: not at all). */
+  readonly leaseWaitMs?: number;
   readonly now?: () => Date;
 }
+
+/** How often a leased dead letter is tried again while waiting. */
+const LEASE_POLL_MS = 1_000;
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 async function listNames(store: BlobDeadLetterStore, prefix: string): Promise<string[]> {
   const names: string[] = [];
   for await (const blob of store.list(prefix)) names.push(blob.name);
   return names.sort();
 }
+
+type ClaimOutcome = 'replayed' | 'kept' | 'leased' | 'gone' | 'invalid';
 
 /** The replay itself, separate from argument parsing so tests and tools can call it. */
 export async function replayDeadLetters(
@@ -86,6 +106,7 @@ export async function replayDeadLetters(
   }
   const names = (await listNames(store, prefix)).slice(0, options.max ?? Number.POSITIVE_INFINITY);
   const malformed = await listNames(store, MALFORMED_PREFIX);
+  const leaseSeconds = options.leaseSeconds ?? 60;
   let replayedDeadLetters = 0;
   let alertsReplayed = 0;
   let alertsRemaining = 0;
@@ -95,33 +116,24 @@ export async function replayDeadLetters(
   let failedInARow = 0;
   let stoppedEarly = false;
 
-  for (const [i, name] of names.entries()) {
-    if (failedInARow >= STOP_AFTER_FAILED_IN_A_ROW) {
-      stoppedEarly = true;
-      report(
-        `stopping: ${failedInARow} dead letters in a row had no alert accepted; ${names.length - i} not tried`,
-      );
-      break;
-    }
+  /** Claims one dead letter and replays it; what happened to it. */
+  const replayOne = async (name: string): Promise<ClaimOutcome> => {
     let claim;
     try {
-      claim = await store.claim(name, options.leaseSeconds ?? 60);
+      claim = await store.claim(name, leaseSeconds);
     } catch (error) {
       // A blob someone edited by hand (or a future format) must not stop the others from being replayed.
       if (!(error instanceof DetectorError)) throw error;
       invalid++;
       report(`left ${name}: ${error.message}`);
-      continue;
+      return 'invalid';
     }
-    if (!claim) {
-      skipped++;
-      report(`skipped ${name}: held by another replay or already gone`);
-      continue;
-    }
+    if (!claim) return (await store.exists(name)) ? 'leased' : 'gone';
     const replayTime = (options.now?.() ?? new Date()).toISOString();
     const originals = claim.document.alerts;
+    // Redacted once more: a dead letter written by an older version may hold what this one masks.
     const rows = originals.map(
-      (a) => fitAlert(options.keepTime ? a : { ...a, TimeGenerated: replayTime }).row,
+      (a) => fitAlert(redactAlertRow(options.keepTime ? a : { ...a, TimeGenerated: replayTime })).row,
     );
     const originalOf = new Map<AlertRow, AlertRow>(rows.map((r, idx) => [r, originals[idx] ?? r]));
     let outcome;
@@ -142,7 +154,7 @@ export async function replayDeadLetters(
       report(
         `replayed ${name}: ${rows.length} alert${rows.length === 1 ? '' : 's'} accepted, dead letter deleted`,
       );
-      continue;
+      return 'replayed';
     }
     const remaining = outcome.failed.flatMap((f) => f.rows.map((r) => originalOf.get(r) ?? r));
     const reason = [...new Set(outcome.failed.map((f) => f.reason))].join(' | ');
@@ -151,6 +163,49 @@ export async function replayDeadLetters(
     await claim.keepRemaining(remaining, reason);
     report(
       `kept ${name}: ${outcome.accepted.length} accepted, ${remaining.length} still undelivered (${reason})`,
+    );
+    return 'kept';
+  };
+
+  let leasedNames: string[] = [];
+  for (const [i, name] of names.entries()) {
+    if (failedInARow >= STOP_AFTER_FAILED_IN_A_ROW) {
+      stoppedEarly = true;
+      report(
+        `stopping: ${failedInARow} dead letters in a row had no alert accepted; ${names.length - i} not tried`,
+      );
+      break;
+    }
+    const outcome = await replayOne(name);
+    if (outcome === 'leased') {
+      skipped++;
+      leasedNames.push(name);
+      report(
+        `skipped ${name} for now: leased (by another replay, or by one that stopped before releasing it)`,
+      );
+    } else if (outcome === 'gone') {
+      skipped++;
+      report(`skipped ${name}: already gone (another replay completed it)`);
+    }
+  }
+
+  // A lease outlives a replay that was killed by at most its duration; another replay finishes its dead
+  // letter sooner. Either way, waiting a little lets this run claim or see them gone.
+  const waitUntil = Date.now() + (options.leaseWaitMs ?? 0);
+  while (leasedNames.length > 0 && !stoppedEarly && Date.now() < waitUntil) {
+    await sleep(Math.min(LEASE_POLL_MS, Math.max(0, waitUntil - Date.now())));
+    const still: string[] = [];
+    for (const name of leasedNames) {
+      const outcome = await replayOne(name);
+      if (outcome === 'leased') still.push(name);
+      else if (outcome === 'gone') report(`${name}: completed by another replay`);
+    }
+    leasedNames = still;
+    if (failedInARow >= STOP_AFTER_FAILED_IN_A_ROW) stoppedEarly = true;
+  }
+  for (const name of leasedNames) {
+    report(
+      `not replayed ${name}: still leased; run again once the other replay has finished or its lease (at most ${leaseSeconds} s) has expired`,
     );
   }
   if (malformed.length > 0) {
@@ -165,6 +220,7 @@ export async function replayDeadLetters(
     alertsRemaining,
     retried,
     skipped,
+    leased: leasedNames.length,
     invalid,
     malformedDeadLetters: malformed.length,
     stoppedEarly,
@@ -172,7 +228,7 @@ export async function replayDeadLetters(
 }
 
 function formatSummary(s: ReplaySummary): string {
-  return `replay: ${s.replayedDeadLetters}/${s.deadLetters} dead letters replayed, ${s.alertsReplayed} alerts accepted, ${s.alertsRemaining} still undelivered, ${s.retried} retries, ${s.skipped} skipped, ${s.invalid} unreadable, ${s.malformedDeadLetters} malformed dead letters left in place`;
+  return `replay: ${s.replayedDeadLetters}/${s.deadLetters} dead letters replayed, ${s.alertsReplayed} alerts accepted, ${s.alertsRemaining} still undelivered, ${s.leased} still leased, ${s.retried} retries, ${s.skipped} skipped, ${s.invalid} unreadable, ${s.malformedDeadLetters} malformed dead letters left in place`;
 }
 
 /**
@@ -191,6 +247,7 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
         max: { type: 'string' },
         'budget-seconds': { type: 'string' },
         'keep-time': { type: 'boolean', default: false },
+        'lease-wait-seconds': { type: 'string' },
       },
     },
     args,
@@ -202,9 +259,15 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
   let settings: Settings;
   let max: number;
   let budgetSeconds: number;
+  let leaseWaitSeconds: number;
   try {
     max = positiveInteger('--max', v.max, Number.MAX_SAFE_INTEGER);
     budgetSeconds = positiveInteger('--budget-seconds', v['budget-seconds'], 60);
+    leaseWaitSeconds = nonNegativeInteger(
+      '--lease-wait-seconds',
+      v['lease-wait-seconds'],
+      DEFAULT_LEASE_WAIT_SECONDS,
+    );
     settings = loadSettings(io.env, 'cli');
     if (!settings.logsIngestion) {
       throw new DetectorError(
@@ -249,6 +312,7 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
         max,
         budgetMs: budgetSeconds * 1000,
         keepTime: v['keep-time'],
+        leaseWaitMs: leaseWaitSeconds * 1000,
       },
       (line) => {
         writeLine(io.stdout, line);
@@ -260,7 +324,7 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
     return code === 'USAGE' ? EXIT_USAGE : EXIT_REPLAY_INCOMPLETE;
   }
   writeLine(io.stdout, formatSummary(summary));
-  return summary.alertsRemaining > 0 || summary.stoppedEarly || summary.invalid > 0
+  return summary.alertsRemaining > 0 || summary.stoppedEarly || summary.invalid > 0 || summary.leased > 0
     ? EXIT_REPLAY_INCOMPLETE
     : EXIT_OK;
 }

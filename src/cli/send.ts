@@ -247,8 +247,8 @@ async function publish(
         ? {}
         : { mark: { field: SMOKE_TEST_FIELD, value: options.smokeTest } }),
     });
-    bodies.push(...found.bodies);
-    problems.push(...found.problems);
+    for (const body of found.bodies) bodies.push(body);
+    for (const problem of found.problems) problems.push(problem);
   }
   for (const problem of problems) writeLine(io.stderr, describeProblem(problem));
 

@@ -1,8 +1,11 @@
 /*
  * The dead-letter container: alerts that could not be delivered within the budget, and malformed messages
- * kept raw for a person. One JSON blob per batch and kind, named so a listing sorts by time:
+ * kept for a person. JSON blobs per batch and kind, named so a listing sorts by time:
  *   alerts/2025-01-31/13-45-01.123Z_p3_s1200-1299_<uuid>.json
- *   malformed/2025-01-31/13-45-01.123Z_p3_s1200-1299_<uuid>.json
+ *   malformed/2025-01-31/13-45-01.123Z_p3_s1200-1299_<uuid>-2.json   (part 2 of a split batch)
+ * A document is bounded (`MAX_DOCUMENT_BYTES`): a batch whose dead letters are larger is split into parts,
+ * each a complete document on its own, so no content can make the write fail for its size. Every raw
+ * message is redacted before it is encoded, whatever its encoding (src/lib/redact.ts `redactBytes`).
  * Blobs hold data only (JSON, written with `If-None-Match: *`, never overwritten except by a replay holding
  * the blob's lease). The client is identity-based (service URI + credential) in Azure; a connection string
  * is accepted for Azurite. Neither a token nor a SAS is ever part of a name, metadata or content.
@@ -13,12 +16,13 @@ import type { TokenCredential } from '@azure/identity';
 import type { BlobLeaseClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob' with {
   'resolution-mode': 'import',
 };
+import { redactAlertRow } from '../alert/buildAlert';
 import { ALERT_COLUMNS, type AlertRow, type ColumnDefinition, type ColumnType } from '../alert/columns';
 import type { StorageEndpoint } from '../config/settings';
 import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { once } from '../lib/once';
-import { redactText } from '../lib/redact';
+import { redactBytes, redactText, type RedactionView } from '../lib/redact';
 import * as z from '../lib/zod';
 import type { BatchInfo, MalformedMessage, MalformedStore } from '../pipeline/ports';
 import { MAX_REASON_LENGTH } from './retryPolicy';
@@ -26,6 +30,8 @@ import { MAX_REASON_LENGTH } from './retryPolicy';
 export const ALERTS_PREFIX = 'alerts/';
 export const MALFORMED_PREFIX = 'malformed/';
 export const ALERT_DEAD_LETTER_SCHEMA = 'packet-capture-detector/dead-letter/alerts@1';
+/** Largest dead-letter document written in one piece; a larger batch is split into parts. */
+export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 export const MALFORMED_DEAD_LETTER_SCHEMA = 'packet-capture-detector/dead-letter/malformed@1';
 
 /** The storage SDK's retries for one dead-letter write: a few quick tries, so a storage outage fails fast. */
@@ -47,7 +53,7 @@ export interface AlertDeadLetterWriter {
     alerts: readonly AlertRow[],
     failures: readonly DeadLetterFailure[],
     batch: BatchInfo,
-  ): Promise<string>;
+  ): Promise<string[]>;
 }
 
 const batchSchema = z.object({
@@ -99,17 +105,32 @@ export const alertDeadLetterSchema = z.object({
   failures: z.array(z.object({ reason: z.string(), alertIds: z.array(z.string()) })),
   replayAttempts: z.int().check(z.nonnegative()),
   lastReplayError: z.optional(z.string()),
+  /** 1-based part of a batch split for size, and whether it is the last one. */
+  part: z.optional(z.int().check(z.positive())),
+  lastPart: z.optional(z.boolean()),
   alerts: z.array(alertRowSchema).check(z.minLength(1)),
 });
 export type AlertDeadLetter = Omit<z.infer<typeof alertDeadLetterSchema>, 'alerts'> & { alerts: AlertRow[] };
 
-/** A malformed message as stored: its coordinates as received, the raw bytes encoded as text. */
-export interface MalformedDeadLetterEntry extends Omit<MalformedMessage, 'code' | 'raw'> {
+/** A malformed message as stored: its coordinates as received, its problems, the raw message redacted once. */
+export interface MalformedDeadLetterEntry extends Omit<
+  MalformedMessage,
+  'code' | 'raw' | 'problems' | 'rawOmitted'
+> {
   readonly code: string;
-  /** `utf8`: the text as received (secrets redacted, `redacted` says so); `base64`: bytes that were not UTF-8. */
-  readonly rawEncoding: 'utf8' | 'base64';
+  readonly problems: readonly { code: string; reason: string; line?: number; record?: number }[];
+  /**
+   * `utf8`: the text as received, secrets masked; `base64`: the bytes, secrets masked in the views
+   * `redaction` names (bytes that are not UTF-8, or text that would be mostly JSON escapes); `omitted`:
+   * not kept (a message set aside after even keeping it failed; find it in the hub by its coordinates).
+   */
+  readonly rawEncoding: 'utf8' | 'base64' | 'omitted';
   readonly raw: string;
+  /** Size of the message as received. */
   readonly rawBytes: number;
+  /** How the raw message was searched for secrets before it was encoded. */
+  readonly redaction: readonly RedactionView[];
+  /** Something was masked. */
   readonly redacted?: true;
 }
 
@@ -118,6 +139,9 @@ export interface MalformedDeadLetter {
   readonly kind: 'malformed';
   readonly writtenAt: string;
   readonly batch: BatchInfo;
+  /** 1-based part of a batch split for size, and whether it is the last one. */
+  readonly part: number;
+  readonly lastPart: boolean;
   readonly messages: readonly MalformedDeadLetterEntry[];
 }
 
@@ -151,12 +175,24 @@ function plainBatch(batch: BatchInfo): BatchInfo {
   return parsed.success ? parsed.data : { source: batch.source };
 }
 
+/** JSON's escaped size of a text is at most this much of its length before base64 (4/3) is smaller. */
+const ESCAPED_TEXT_RATIO = 1.4;
+
+/** The length JSON.stringify gives a string, without building it. */
+function jsonLength(text: string): number {
+  let length = 2;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x08 || c === 0x0c)
+      length += 2;
+    else if (c < 0x20) length += 6;
+    else length += 1;
+  }
+  return length;
+}
+
 export function toMalformedEntry(m: MalformedMessage): MalformedDeadLetterEntry {
-  const bytes = typeof m.raw === 'string' ? Buffer.from(m.raw, 'utf8') : m.raw;
-  const text = typeof m.raw === 'string' ? m.raw : bytes.toString('utf8');
-  const isText = typeof m.raw === 'string' || Buffer.from(text, 'utf8').equals(bytes);
-  const clean = isText ? redactText(text) : undefined;
-  return {
+  const meta = {
     code: m.code,
     reason: redactText(m.reason),
     index: m.index,
@@ -165,11 +201,77 @@ export function toMalformedEntry(m: MalformedMessage): MalformedDeadLetterEntry 
     ...(m.sequenceNumber === undefined ? {} : { sequenceNumber: m.sequenceNumber }),
     ...(m.enqueuedTimeUtc === undefined ? {} : { enqueuedTimeUtc: m.enqueuedTimeUtc }),
     ...(m.origin === undefined ? {} : { origin: m.origin }),
-    rawEncoding: clean === undefined ? 'base64' : 'utf8',
-    raw: clean ?? bytes.toString('base64'),
-    rawBytes: bytes.length,
-    ...(clean !== undefined && clean !== text ? { redacted: true as const } : {}),
+    problems: m.problems.map((p) => ({
+      code: p.code,
+      reason: redactText(p.reason),
+      ...(p.line === undefined ? {} : { line: p.line }),
+      ...(p.record === undefined ? {} : { record: p.record }),
+    })),
+    problemCount: m.problemCount,
   };
+  if (m.rawOmitted) {
+    return { ...meta, rawEncoding: 'omitted', raw: '', rawBytes: m.rawOmitted.bytes, redaction: [] };
+  }
+  const bytes = typeof m.raw === 'string' ? Buffer.from(m.raw, 'utf8') : m.raw;
+  const clean = redactBytes(bytes);
+  const text =
+    clean.text !== undefined && jsonLength(clean.text) <= ESCAPED_TEXT_RATIO * clean.text.length + 16
+      ? clean.text
+      : undefined;
+  return {
+    ...meta,
+    rawEncoding: text === undefined ? 'base64' : 'utf8',
+    raw: text ?? clean.bytes.toString('base64'),
+    rawBytes: bytes.length,
+    redaction: clean.views,
+    ...(clean.changed ? { redacted: true as const } : {}),
+  };
+}
+
+/**
+ * Groups items, serialized one at a time, into documents of at most `maxBytes` (a single item larger than
+ * that is a document of its own): what is held at once is one document and one item, whatever the batch.
+ */
+async function writeInParts<T>(
+  items: readonly T[],
+  serialize: (item: T) => string,
+  write: (
+    serialized: readonly string[],
+    items: readonly T[],
+    part: number,
+    lastPart: boolean,
+  ) => Promise<void>,
+  maxBytes: number,
+): Promise<number> {
+  let part = 0;
+  let pending: string[] = [];
+  let pendingItems: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const json = serialize(item);
+    const bytes = Buffer.byteLength(json) + 1;
+    if (pending.length > 0 && size + bytes > maxBytes) {
+      part++;
+      await write(pending, pendingItems, part, false);
+      pending = [];
+      pendingItems = [];
+      size = 0;
+    }
+    pending.push(json);
+    pendingItems.push(item);
+    size += bytes;
+  }
+  if (pending.length > 0) {
+    part++;
+    await write(pending, pendingItems, part, true);
+  }
+  return part;
+}
+
+/** `{"a":1,…,"<key>":[` + items + `]}`: a document whose last member is a list of pre-serialized items. */
+function documentWithList(head: Record<string, unknown>, key: string, items: readonly string[]): Buffer {
+  const prefix = JSON.stringify(head).slice(0, -1);
+  return Buffer.from(`${prefix}${prefix.length > 1 ? ',' : ''}${JSON.stringify(key)}:[${items.join(',')}]}`);
 }
 
 function metadataFor(kind: string, count: number, batch: BatchInfo): Record<string, string> {
@@ -213,6 +315,8 @@ export interface BlobDeadLetterConfig {
   readonly credential?: () => Promise<TokenCredential>;
   readonly clientOptions?: StoragePipelineOptions;
   readonly now?: () => Date;
+  /** Largest document (tests set it low to see a split); default `MAX_DOCUMENT_BYTES`. */
+  readonly maxDocumentBytes?: number;
 }
 
 export interface DeadLetterListing {
@@ -283,70 +387,122 @@ export class BlobDeadLetterStore implements MalformedStore, AlertDeadLetterWrite
     return this.config.now?.() ?? new Date();
   }
 
-  private async writeDocument(
-    name: string,
-    document: unknown,
-    metadata: Record<string, string>,
-  ): Promise<void> {
-    const body = JSON.stringify(document);
+  private async writeDocument(name: string, body: Buffer, metadata: Record<string, string>): Promise<void> {
     const container = await this.container();
-    await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+    await container.getBlockBlobClient(name).upload(body, body.length, {
       blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
       metadata,
       conditions: { ifNoneMatch: '*' },
     });
   }
 
+  /**
+   * Writes undelivered alerts (redacted once more: a row from an older version may not have been), in as
+   * many documents as their size needs; returns the blob names, first part first.
+   */
   async writeAlerts(
     alerts: readonly AlertRow[],
     failures: readonly DeadLetterFailure[],
     batch: BatchInfo,
-  ): Promise<string> {
+  ): Promise<string[]> {
     const at = this.now();
-    const name = deadLetterBlobName(ALERTS_PREFIX, at, batch);
-    const reasons = [...new Set(failures.map((f) => f.reason))];
-    const document: AlertDeadLetter = {
-      schema: ALERT_DEAD_LETTER_SCHEMA,
-      kind: 'alerts',
-      writtenAt: at.toISOString(),
-      reason: redactText(reasons.join(' | ')).slice(0, 2_000),
-      batch: plainBatch(batch),
-      failures: failures.map((f) => ({ reason: redactText(f.reason), alertIds: [...f.alertIds] })),
-      replayAttempts: 0,
-      alerts: [...alerts],
-    };
+    const unique = randomUUID();
+    const names: string[] = [];
+    const reasonOf = new Map<string, string>();
+    for (const f of failures) for (const id of f.alertIds) reasonOf.set(id, f.reason);
     try {
-      await this.writeDocument(name, document, metadataFor('alerts', alerts.length, batch));
+      await writeInParts(
+        alerts,
+        (a) => JSON.stringify(redactAlertRow(a)),
+        async (rows, items, part, lastPart) => {
+          const name = deadLetterBlobName(
+            ALERTS_PREFIX,
+            at,
+            batch,
+            part === 1 && lastPart ? unique : `${unique}-${part}`,
+          );
+          const ids = new Set(items.map((a) => a.AlertId));
+          const partFailures = failures
+            .map((f) => ({ reason: redactText(f.reason), alertIds: f.alertIds.filter((id) => ids.has(id)) }))
+            .filter((f) => f.alertIds.length > 0);
+          const reasons = [...new Set(partFailures.map((f) => f.reason))];
+          const head = {
+            schema: ALERT_DEAD_LETTER_SCHEMA,
+            kind: 'alerts',
+            writtenAt: at.toISOString(),
+            reason: reasons.join(' | ').slice(0, 2_000),
+            batch: plainBatch(batch),
+            failures: partFailures,
+            replayAttempts: 0,
+            part,
+            lastPart,
+          };
+          await this.writeDocument(
+            name,
+            documentWithList(head, 'alerts', rows),
+            metadataFor('alerts', rows.length, batch),
+          );
+          names.push(name);
+        },
+        this.config.maxDocumentBytes ?? MAX_DOCUMENT_BYTES,
+      );
     } catch (error) {
       throw new DetectorError(
         'DEAD_LETTER_FAILED',
-        `Could not write ${alerts.length} undelivered alert(s) to the dead-letter container ${this.location}: ${errorText(error, MAX_REASON_LENGTH)}`,
+        `Could not write ${alerts.length} undelivered alert(s) to the dead-letter container ${this.location}${names.length > 0 ? ` (${names.length} part(s) were written)` : ''}: ${errorText(error, MAX_REASON_LENGTH)}`,
         { cause: error },
       );
     }
-    return name;
+    return names;
   }
 
+  /** Keeps malformed messages, each once, redacted, in as many documents as their size needs. */
   async keep(messages: readonly MalformedMessage[], batch: BatchInfo): Promise<void> {
     if (messages.length === 0) return;
     const at = this.now();
-    const name = deadLetterBlobName(MALFORMED_PREFIX, at, batch);
-    const document: MalformedDeadLetter = {
-      schema: MALFORMED_DEAD_LETTER_SCHEMA,
-      kind: 'malformed',
-      writtenAt: at.toISOString(),
-      batch: plainBatch(batch),
-      messages: messages.map(toMalformedEntry),
-    };
+    const unique = randomUUID();
+    let written = 0;
     try {
-      await this.writeDocument(name, document, metadataFor('malformed', messages.length, batch));
+      await writeInParts(
+        messages,
+        (m) => JSON.stringify(toMalformedEntry(m)),
+        async (entries, _items, part, lastPart) => {
+          const name = deadLetterBlobName(
+            MALFORMED_PREFIX,
+            at,
+            batch,
+            part === 1 && lastPart ? unique : `${unique}-${part}`,
+          );
+          const head = {
+            schema: MALFORMED_DEAD_LETTER_SCHEMA,
+            kind: 'malformed',
+            writtenAt: at.toISOString(),
+            batch: plainBatch(batch),
+            part,
+            lastPart,
+          };
+          await this.writeDocument(
+            name,
+            documentWithList(head, 'messages', entries),
+            metadataFor('malformed', entries.length, batch),
+          );
+          written += entries.length;
+        },
+        this.config.maxDocumentBytes ?? MAX_DOCUMENT_BYTES,
+      );
     } catch (error) {
       throw new DetectorError(
         'DEAD_LETTER_FAILED',
-        `Could not keep ${messages.length} malformed message(s) in the dead-letter container ${this.location}: ${errorText(error, MAX_REASON_LENGTH)}`,
+        `Could not keep ${messages.length - written} malformed message(s) in the dead-letter container ${this.location}: ${errorText(error, MAX_REASON_LENGTH)}`,
         { cause: error },
       );
     }
+  }
+
+  /** Whether a blob is still there (a replay tells a dead letter another run completed from one it holds). */
+  async exists(name: string): Promise<boolean> {
+    const container = await this.container();
+    return container.getBlockBlobClient(name).exists();
   }
 
   async *list(prefix: string): AsyncGenerator<DeadLetterListing> {

@@ -3,7 +3,7 @@
  * Lines (pipes into jq or a file unchanged), malformed input described on stderr or kept as a log line.
  */
 import type { AlertRow } from '../alert/columns';
-import { redactText } from '../lib/redact';
+import { redactBytes, redactText } from '../lib/redact';
 import type {
   AlertSink,
   BatchInfo,
@@ -52,10 +52,15 @@ export class LogMalformedStore implements MalformedStore {
 
   keep(messages: readonly MalformedMessage[], batch: BatchInfo): Promise<void> {
     for (const m of messages) {
-      const text = typeof m.raw === 'string' ? m.raw : m.raw.toString('utf8');
+      // Redacted whole before it is cut, so a secret is never half-kept; bytes that are not UTF-8 are
+      // redacted in their Latin-1 view and shown in it.
+      const bytes = typeof m.raw === 'string' ? Buffer.from(m.raw, 'utf8') : m.raw;
+      const clean = redactBytes(bytes);
+      const text = clean.text ?? clean.bytes.toString('latin1');
       this.logger.warn('malformed message kept', {
         code: m.code,
-        reason: m.reason,
+        reason: redactText(m.reason),
+        problems: m.problemCount,
         eventHubName: batch.eventHubName,
         consumerGroup: batch.consumerGroup,
         partitionId: m.partitionId,
@@ -63,8 +68,13 @@ export class LogMalformedStore implements MalformedStore {
         sequenceNumber: m.sequenceNumber,
         enqueuedTimeUtc: m.enqueuedTimeUtc,
         index: m.index,
-        bytes: Buffer.byteLength(text),
-        raw: redactText(text.length > MALFORMED_LOG_BYTES ? text.slice(0, MALFORMED_LOG_BYTES) : text),
+        bytes: m.rawOmitted?.bytes ?? bytes.length,
+        raw: m.rawOmitted
+          ? ''
+          : text.length > MALFORMED_LOG_BYTES
+            ? text.slice(0, MALFORMED_LOG_BYTES)
+            : text,
+        rawEncoding: m.rawOmitted ? 'omitted' : clean.text === undefined ? 'latin1' : 'utf8',
         truncated: text.length > MALFORMED_LOG_BYTES,
       });
     }

@@ -27,10 +27,11 @@ import type { AlertSink, BatchInfo, DeliveryReport, Logger } from '../pipeline/p
 export const LOG_DELIVERY = 'alert delivery';
 export const LOG_DEAD_LETTERED = 'alerts dead-lettered';
 export const LOG_DEAD_LETTER_FAILED = 'dead-letter write failed';
-export const LOG_TRIMMED = 'alert trimmed to fit Logs Ingestion limits';
+export const LOG_TRIMMED = 'alerts trimmed to fit Logs Ingestion limits';
 export const LOG_RETRY = 'alert delivery retry';
 
 const MAX_IDS_PER_LOG_LINE = 100;
+const MAX_REASONS_PER_LOG_LINE = 10;
 
 /**
  * The Logs Ingestion client, made on first use: `@azure/monitor-ingestion` is loaded when the first alert
@@ -87,15 +88,18 @@ export class LogsIngestionSink implements AlertSink {
       invocationId: batch.invocationId,
     };
 
+    // One line for the delivery, however many alerts were trimmed (each is marked in its Context).
+    const trimmedIds: string[] = [];
     let trimmed = 0;
     const rows = alerts.map((alert) => {
       const fit = fitAlert(alert);
       if (fit.trimmed) {
         trimmed++;
-        logger.warn(LOG_TRIMMED, { alertId: alert.AlertId, bytes: fit.bytes, ...where });
+        if (trimmedIds.length < MAX_IDS_PER_LOG_LINE) trimmedIds.push(alert.AlertId);
       }
       return fit.row;
     });
+    if (trimmed > 0) logger.warn(LOG_TRIMMED, { alerts: trimmed, alertIds: trimmedIds, ...where });
 
     const outcome: UploadOutcome<AlertRow> = await uploadWithRetry(
       this.config.client,
@@ -113,19 +117,19 @@ export class LogsIngestionSink implements AlertSink {
     );
 
     const undelivered = outcome.failed.flatMap((f) => f.rows);
-    let deadLetterBlob: string | undefined;
+    let deadLetterBlobs: string[] = [];
     if (undelivered.length > 0) {
       const failures: DeadLetterFailure[] = outcome.failed.map((f) => ({
         reason: f.reason,
         alertIds: f.rows.map((r) => r.AlertId),
       }));
       try {
-        deadLetterBlob = await this.config.deadLetters.writeAlerts(undelivered, failures, batch);
+        deadLetterBlobs = await this.config.deadLetters.writeAlerts(undelivered, failures, batch);
       } catch (error) {
         logger.error(LOG_DEAD_LETTER_FAILED, {
           alerts: undelivered.length,
           alertIds: undelivered.slice(0, MAX_IDS_PER_LOG_LINE).map((r) => r.AlertId),
-          reasons: failures.map((f) => f.reason),
+          reasons: distinctReasons(failures),
           error: errorText(error),
           ...where,
         });
@@ -133,9 +137,10 @@ export class LogsIngestionSink implements AlertSink {
       }
       logger.error(LOG_DEAD_LETTERED, {
         alerts: undelivered.length,
-        blob: deadLetterBlob,
+        blob: deadLetterBlobs[0],
+        ...(deadLetterBlobs.length > 1 ? { parts: deadLetterBlobs.length } : {}),
         alertIds: undelivered.slice(0, MAX_IDS_PER_LOG_LINE).map((r) => r.AlertId),
-        reasons: failures.map((f) => f.reason),
+        reasons: distinctReasons(failures),
         ...where,
       });
     }
@@ -146,7 +151,7 @@ export class LogsIngestionSink implements AlertSink {
       deadLettered: undelivered.length,
       trimmed,
       calls: outcome.calls,
-      ...(deadLetterBlob === undefined ? {} : { deadLetterBlob }),
+      ...(deadLetterBlobs[0] === undefined ? {} : { deadLetterBlob: deadLetterBlobs[0] }),
     };
     logger.info(LOG_DELIVERY, {
       sink: this.name,
@@ -157,6 +162,11 @@ export class LogsIngestionSink implements AlertSink {
     });
     return report;
   }
+}
+
+/** A log line names each distinct reason once, and at most a few of them. */
+function distinctReasons(failures: readonly DeadLetterFailure[]): string[] {
+  return [...new Set(failures.map((f) => f.reason))].slice(0, MAX_REASONS_PER_LOG_LINE);
 }
 
 export function retrySettings(budgetMs: number, overrides: Partial<RetrySettings> = {}): RetrySettings {

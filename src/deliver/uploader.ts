@@ -26,9 +26,12 @@ export interface UploadClient {
 }
 
 export interface RetrySettings extends BackoffOptions {
-  /** Time from the first attempt after which nothing more is retried. */
+  /**
+   * Time the whole delivery may take, from its start: no call (first or repeat) runs past it, and whatever
+   * is not accepted by then is reported failed (the sink dead-letters it).
+   */
   readonly budgetMs: number;
-  /** One call is abandoned after this long (a slow or stuck connection). */
+  /** One call is abandoned after this long (a slow or stuck connection), or when the budget ends if sooner. */
   readonly attemptTimeoutMs: number;
   /** Per group of rows; a second bound besides the budget so a tight loop cannot form. */
   readonly maxAttempts: number;
@@ -62,6 +65,8 @@ export interface UploadHooks {
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly onRetry?: (info: { rows: number; attempt: number; delayMs: number; reason: string }) => void;
+  /** Before each call: how many rows, which attempt, and how long it may take. */
+  readonly onCall?: (info: { rows: number; attempt: number; timeoutMs: number }) => void;
 }
 
 const defaultSleep = (ms: number): Promise<void> =>
@@ -187,19 +192,24 @@ export async function uploadWithRetry<T extends object>(
     if (!item) break;
     const wait = item.notBefore - now();
     if (wait > 0) await sleep(wait);
+    // The budget bounds the whole delivery, first calls included: each call gets at most what is left of
+    // it, and once it is spent the rows not yet accepted go to the dead-letter store unsent.
     const remaining = deadline - now();
-    if (item.repeat && remaining <= 0) {
-      failed.push({ rows: item.rows, reason: `${item.lastReason ?? 'failed'}; retry budget exhausted` });
+    if (remaining <= 0) {
+      failed.push({
+        rows: item.rows,
+        reason: item.repeat
+          ? `${item.lastReason ?? 'failed'}; retry budget exhausted`
+          : `not sent: the delivery budget of ${Math.round(settings.budgetMs / 1000)} s was spent on earlier calls`,
+      });
       continue;
     }
     calls++;
     if (item.repeat) retried++;
-    // The first call always gets a full attempt; repeats only what is left of the budget.
-    const timeout = item.repeat
-      ? Math.min(settings.attemptTimeoutMs, Math.max(remaining, 1))
-      : settings.attemptTimeoutMs;
+    const timeout = Math.min(settings.attemptTimeoutMs, remaining);
+    hooks.onCall?.({ rows: item.rows.length, attempt: item.attempt, timeoutMs: timeout });
     const result = await callOnce(client, ruleId, streamName, item.rows, timeout);
-    accepted.push(...result.accepted);
+    for (const row of result.accepted) accepted.push(row);
     for (const failure of result.failures) {
       const cls = classifyFailure(failure.cause);
       if (cls.kind === 'split' && failure.rows.length > 1) {

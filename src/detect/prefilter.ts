@@ -163,7 +163,7 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
     const lead = seq[0] ?? 0;
     foldingByLead.set(lead, [...(foldingByLead.get(lead) ?? []), seq]);
   }
-  const maxNeedle = Math.max(...needles.map((n) => n.length));
+  const maxNeedle = needles.reduce((max, n) => Math.max(max, n.length), Number.NEGATIVE_INFINITY);
   const operationKeys = OPERATION_FIELDS.map((f) => `"${f}"`);
   const operationKeyBytes = operationKeys.map((k) => Buffer.from(k, 'latin1'));
 
@@ -314,7 +314,7 @@ class NeedleScanner {
 
   constructor(needles: readonly string[]) {
     this.needleCodes = needles.map((n) => Uint8Array.from(n, (ch) => ch.charCodeAt(0)));
-    this.m = Math.min(...needles.map((n) => n.length));
+    this.m = needles.reduce((min, n) => Math.min(min, n.length), Number.POSITIVE_INFINITY);
     const m = this.m;
     const limit = Math.min(Math.max(m - 1, 0), 255);
     this.shift = new Uint8Array(65536).fill(limit);

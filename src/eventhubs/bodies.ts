@@ -215,6 +215,6 @@ export function bodiesFromText(path: string, input: Buffer | string, options: Bo
     });
     return out;
   }
-  out.problems.push(...lineProblems);
+  for (const problem of lineProblems) out.problems.push(problem);
   return out;
 }

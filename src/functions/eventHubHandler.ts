@@ -1,11 +1,26 @@
 /*
  * The Functions host's side of a batch: the trigger's metadata and logger turned into the pipeline's
  * ports, then the shared batch runner. Everything here is specific to the Azure Functions worker.
+ *
+ * The retry policy runs a failed batch again in the same worker, but the handler is not told which retry
+ * it is in a way that survives a worker restart; so the handler counts failed invocations itself, per
+ * batch (partition and sequence range), in memory (pipeline/setAside.ts), and after
+ * `SET_ASIDE_AFTER_FAILURES` the same way it runs the batch message by message, setting aside what still
+ * fails. The host's own `retryContext.retryCount` is read too, for a worker restarted under a host that
+ * kept counting.
  */
 import type { InvocationContext } from '@azure/functions';
+import { redactText } from '../lib/redact';
 import * as z from '../lib/zod';
 import type { BatchInfo, Delivery, Logger, MessageMeta } from '../pipeline/ports';
 import { runBatch, type RunOptions } from '../pipeline/runBatch';
+import {
+  BatchFailures,
+  runBatchSettingAside,
+  SET_ASIDE_AFTER_FAILURES,
+  shouldSetAside,
+  type FailureRecord,
+} from '../pipeline/setAside';
 
 /** The batch trigger's metadata, camel-cased by the worker; validated because it crosses a process edge. */
 const triggerMetadataSchema = z.object({
@@ -43,7 +58,13 @@ export function readTriggerMetadata(context: InvocationContext, count: number): 
         enqueued === undefined ? undefined : enqueued instanceof Date ? enqueued.toISOString() : enqueued,
     });
   }
-  const sequences = metas.map((m) => m.sequenceNumber).filter((s): s is number => s !== undefined);
+  let first: number | undefined;
+  let last: number | undefined;
+  for (const { sequenceNumber: s } of metas) {
+    if (s === undefined || Number.isNaN(s)) continue;
+    if (first === undefined || s < first) first = s;
+    if (last === undefined || s > last) last = s;
+  }
   return {
     metas,
     batch: {
@@ -52,16 +73,19 @@ export function readTriggerMetadata(context: InvocationContext, count: number): 
       eventHubName: md.partitionContext?.eventHubName,
       consumerGroup: md.partitionContext?.consumerGroup,
       partitionId,
-      firstSequenceNumber: sequences.length > 0 ? Math.min(...sequences) : undefined,
-      lastSequenceNumber: sequences.length > 0 ? Math.max(...sequences) : undefined,
+      firstSequenceNumber: first,
+      lastSequenceNumber: last,
     },
   };
 }
 
-/** Structured fields ride along as one JSON object, so App Insights queries can `parse_json` them. */
+/**
+ * Structured fields ride along as one JSON object, so App Insights queries can `parse_json` them. Every
+ * line is redacted as a whole, whatever a field holds.
+ */
 export function contextLogger(context: InvocationContext): Logger {
   const line = (message: string, fields?: Record<string, unknown>) =>
-    fields === undefined ? message : `${message} ${JSON.stringify(fields)}`;
+    redactText(fields === undefined ? message : `${message} ${JSON.stringify(fields)}`);
   return {
     info: (message, fields) => {
       context.info(line(message, fields));
@@ -78,13 +102,45 @@ export function contextLogger(context: InvocationContext): Logger {
 /** The delivery for one invocation, given its logger (deliver/index.ts `createDelivery`, bound to the settings). */
 export type DeliveryForLogger = (logger: Logger) => Promise<Delivery>;
 
+/** What the handler knows of a batch's earlier failed invocations: its own count, else the host's. */
+function previousFailures(
+  failures: BatchFailures,
+  batch: BatchInfo,
+  context: InvocationContext,
+): FailureRecord | undefined {
+  const own = failures.get(batch);
+  const hostCount = context.retryContext?.retryCount ?? 0;
+  if ((own?.failures ?? 0) >= hostCount || hostCount < SET_ASIDE_AFTER_FAILURES) return own;
+  // The worker restarted while the host kept retrying: how it failed is not known here.
+  return {
+    failures: hostCount,
+    signature: own?.signature ?? 'unknown (counted by the host)',
+    error: own?.error ?? 'the host retried this batch; its earlier failures happened in another worker',
+  };
+}
+
 /** The function's handler: trigger batch in, alerts delivered (or the invocation fails for the retry policy). */
-export function createEventHubHandler(deliveryFor: DeliveryForLogger, options: RunOptions = {}) {
+export function createEventHubHandler(
+  deliveryFor: DeliveryForLogger,
+  options: RunOptions = {},
+  failures: BatchFailures = new BatchFailures(),
+) {
   return async (messages: unknown, context: InvocationContext): Promise<void> => {
     const batchMessages: unknown[] = Array.isArray(messages) ? messages : [messages];
     const { batch, metas } = readTriggerMetadata(context, batchMessages.length);
     const logger = contextLogger(context);
     const delivery = await deliveryFor(logger);
-    await runBatch(batchMessages, metas, batch, delivery, logger, options);
+    const previous = previousFailures(failures, batch, context);
+    try {
+      if (shouldSetAside(previous)) {
+        await runBatchSettingAside(batchMessages, metas, batch, delivery, logger, previous, options);
+      } else {
+        await runBatch(batchMessages, metas, batch, delivery, logger, options);
+      }
+    } catch (error) {
+      failures.failed(batch, error);
+      throw error;
+    }
+    failures.succeeded(batch);
   };
 }

@@ -8,6 +8,10 @@ export type ErrorCode =
   | 'BODY_UNRECOGNIZED'
   | 'RECORD_NOT_OBJECT'
   | 'RECORD_INVALID'
+  /** Decoding, validating or evaluating a message or record failed unexpectedly (a bug, not the input's shape). */
+  | 'MESSAGE_PROCESSING_FAILED'
+  /** A message whose batch failed the same way repeatedly, kept aside so that its partition moves on. */
+  | 'MESSAGE_SET_ASIDE'
   | 'DELIVERY_FAILED'
   | 'DEAD_LETTER_FAILED'
   | 'USAGE';

@@ -29,14 +29,38 @@ export interface BatchInfo {
   readonly lastSequenceNumber?: number;
 }
 
-/** A message (or one line of a file) that could not be decoded, kept raw for a person to inspect. */
-export interface MalformedMessage extends MessageMeta {
+/** One problem of a malformed message, with where it is in the message. */
+export interface MessageProblem {
   readonly code: ErrorCode;
   readonly reason: string;
-  /** Index of the message in its batch (Event Hubs) or 1-based line number (JSON Lines files). */
+  /** 1-based line, for JSON Lines input. */
+  readonly line?: number;
+  /** 0-based index of the record among the message's records. */
+  readonly record?: number;
+}
+
+/**
+ * A message that could not be read in full, kept once whatever the number of its problems: the first few
+ * problems described with their positions, every one counted, the raw message once.
+ */
+export interface MalformedMessage extends MessageMeta {
+  /** The first problem's code: what operators and tests match on. */
+  readonly code: ErrorCode;
+  /** The first problem's reason, and how many more there are. */
+  readonly reason: string;
+  /** Index of the message in its batch (Event Hubs) or among a command's inputs. */
   readonly index: number;
-  /** The undecodable bytes or text, unchanged. */
+  /** The first problems (at most `MAX_PROBLEMS_KEPT`, src/decode/decode.ts), in input order. */
+  readonly problems: readonly MessageProblem[];
+  /** Every problem found in the message; the ones past `problems` are counted, not described. */
+  readonly problemCount: number;
+  /** The message's bytes or text as received (the trigger's own Buffer, not a copy). */
   readonly raw: Buffer | string;
+  /**
+   * Present when the message is kept without its content (set aside after even keeping it failed): its
+   * size; its coordinates say where it is in the hub (for the hub's retention period).
+   */
+  readonly rawOmitted?: { readonly bytes: number };
 }
 
 export interface DeliveryReport {
@@ -107,7 +131,10 @@ export interface BatchCounts {
   readonly messages: number;
   readonly records: number;
   readonly alerts: number;
+  /** Problems found (a bad line, record or message each counts once), past the described ones included. */
   readonly malformed: number;
+  /** Messages kept as malformed (each once, whatever its number of problems). */
+  readonly malformedMessages: number;
   /** Alerts with an AlertId already produced in this batch (the same record delivered twice). */
   readonly duplicates: number;
   /**

@@ -7,6 +7,7 @@
 import type { DetectionRule } from '../detect/types';
 import { errorFields } from '../lib/errorText';
 import type { AlertRow } from '../alert/columns';
+import { redactText } from '../lib/redact';
 import { detectBatch, type BatchResult } from './detectBatch';
 import { joinOperations } from './lifecycle';
 import type {
@@ -17,6 +18,7 @@ import type {
   Logger,
   MalformedMessage,
   MessageMeta,
+  MessageProblem,
 } from './ports';
 
 /** How long an operation's records are joined when the delivery does not say (6 hours). */
@@ -34,12 +36,34 @@ export const LOG_MALFORMED = 'malformed input';
 export const LOG_BATCH_FAILED = 'batch failed: alerts or malformed messages could not be delivered or kept';
 export const LOG_BATCH_PROCESSED = 'batch processed';
 
-/** Where a malformed message came from and why it was refused, on one line. */
+/** Problems described in one line; the rest of a message's problems are counted. */
+const PROBLEMS_PER_LINE = 5;
+/** A malformed message's line stays short, whatever the message. */
+const MAX_LINE_LENGTH = 2_000;
+
+/**
+ * Where a malformed message came from and what was wrong with it, on one line (secrets redacted): the first
+ * problems with their positions (`file:line`, or line/record within an Event Hubs message), then how many
+ * more.
+ */
 export function describeMalformed(m: MalformedMessage): string {
-  const where = m.origin
-    ? `${m.origin}${m.index > 0 ? `:${m.index}` : ''}`
-    : `partition ${m.partitionId ?? '?'} offset ${m.offset ?? '?'} sequence ${m.sequenceNumber ?? '?'} (message ${m.index})`;
-  return `malformed ${where}: ${m.code}: ${m.reason}`;
+  const where =
+    m.origin ??
+    `partition ${m.partitionId ?? '?'} offset ${m.offset ?? '?'} sequence ${m.sequenceNumber ?? '?'} (message ${m.index})`;
+  const position = (p: MessageProblem): string => {
+    if (m.origin !== undefined)
+      return p.line !== undefined ? `:${p.line}` : p.record !== undefined ? `#${p.record}` : '';
+    return p.line !== undefined ? ` line ${p.line}` : p.record !== undefined ? ` record ${p.record}` : '';
+  };
+  const shown = (m.problems.length > 0 ? m.problems : [{ code: m.code, reason: m.reason }]).slice(
+    0,
+    PROBLEMS_PER_LINE,
+  );
+  const parts = shown.map((p) => `malformed ${where}${position(p)}: ${p.code}: ${p.reason}`);
+  const rest = m.problemCount - shown.length;
+  if (rest > 0) parts.push(`and ${rest} more problem${rest === 1 ? '' : 's'} in this message`);
+  const line = redactText(parts.join(' | '));
+  return line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH - 1)}…` : line;
 }
 
 /** The batch's alerts after the lifecycle join with earlier batches (pipeline/lifecycle.ts). */
@@ -96,10 +120,12 @@ export async function runBatch(
   });
   const result = await joinAcrossBatches(detected, delivery, now, logger);
 
+  // One line per malformed message, whatever its number of problems.
   for (const m of result.malformed) {
     logger.warn(LOG_MALFORMED, {
       code: m.code,
-      reason: m.reason,
+      reason: redactText(m.reason),
+      problems: m.problemCount,
       partitionId: m.partitionId,
       offset: m.offset,
       sequenceNumber: m.sequenceNumber,

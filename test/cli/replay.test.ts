@@ -60,7 +60,7 @@ describe('replay-dead-letters', () => {
     await h
       .delivery(new CapturingLogger())
       .malformedStore.keep(
-        [{ code: 'MESSAGE_NOT_JSON', reason: 'x', index: 0, raw: 'not json' }],
+        [{ code: 'MESSAGE_NOT_JSON', reason: 'x', index: 0, problems: [], problemCount: 1, raw: 'not json' }],
         batch('0'),
       );
     expect(await h.deadLetteredIds()).toHaveLength(10);
@@ -110,6 +110,54 @@ describe('replay-dead-letters', () => {
       (x) => (counts.get(x.AlertId) ?? 0) - (sentBefore.get(x.AlertId) ?? 0) > 1,
     );
     expect({ lost: lost.length, duplicates: duplicates.length }).toEqual({ lost: 0, duplicates: 0 });
+    expect(await h.blobNames('alerts/')).toEqual([]);
+  });
+
+  it('reports a dead letter it cannot claim (leased, e.g. by a killed run) and exits 1 while it remains', async () => {
+    const alerts = await outage(4, 600, ['6', '7']);
+    const [held, other] = await h.blobNames('alerts/');
+    const container = BlobServiceClient.fromConnectionString(h.azurite.connectionString).getContainerClient(
+      'pcd-dead-letters',
+    );
+    const lease = container.getBlockBlobClient(held!).getBlobLeaseClient();
+    await lease.acquireLease(60);
+    try {
+      const { code, out } = await replay(['--lease-wait-seconds', '1']);
+      expect(code).toBe(1);
+      expect(out).toContain(`skipped ${held!} for now: leased`);
+      expect(out).toContain(`not replayed ${held!}: still leased`);
+      expect(out).toMatch(
+        /replay: 1\/2 dead letters replayed, 2 alerts accepted, 0 still undelivered, 1 still leased/,
+      );
+      expect(await h.blobNames('alerts/')).toEqual([held]);
+      expect(other).toBeDefined();
+    } finally {
+      await lease.releaseLease();
+    }
+    // Released (or expired): the next run replays it and exits 0.
+    expect((await replay(['--lease-wait-seconds', '0'])).code).toBe(0);
+    expect(alerts.every((a) => h.li.countsByAlertId().has(a.AlertId))).toBe(true);
+  });
+
+  it('waits for a leased dead letter to be released, then replays it', async () => {
+    await outage(2, 700, ['8']);
+    const [held] = await h.blobNames('alerts/');
+    const lease = BlobServiceClient.fromConnectionString(h.azurite.connectionString)
+      .getContainerClient('pcd-dead-letters')
+      .getBlockBlobClient(held!)
+      .getBlobLeaseClient();
+    await lease.acquireLease(60);
+    const released = new Promise<void>((resolve) => {
+      setTimeout(() => {
+        void lease.releaseLease().then(() => {
+          resolve();
+        });
+      }, 1_500);
+    });
+    const { code, out } = await replay(['--lease-wait-seconds', '30']);
+    await released;
+    expect({ code, out }).toMatchObject({ code: 0 });
+    expect(out).toContain(`replayed ${held!}`);
     expect(await h.blobNames('alerts/')).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { decodeMessage } from '../../src/decode/decode';
+import { decodeMessage, MAX_PROBLEMS_KEPT, MAX_REASON_LENGTH } from '../../src/decode/decode';
 
 const record = (op: string) => ({ operationName: op, resultType: 'Success', time: '2025-12-22T10:30:00Z' });
 const a = record('A');
@@ -30,19 +30,43 @@ describe('decodeMessage', () => {
     const out = decodeMessage(text);
     expect(out.records).toEqual([a, b]);
     expect(out.recordLines).toEqual([1, 4]);
-    expect(out.problems.map((p) => [p.code, p.line, p.raw])).toEqual([
-      ['MESSAGE_NOT_JSON', 2, '{"operationName": "trunc'],
-      ['MESSAGE_NOT_JSON', 3, 'not json'],
+    expect(out.problems.map((p) => [p.code, p.line])).toEqual([
+      ['MESSAGE_NOT_JSON', 2],
+      ['MESSAGE_NOT_JSON', 3],
     ]);
+    expect(out.problemCount).toBe(2);
   });
 
-  it('reports a truncated body once, keeping the raw bytes', () => {
+  it('reports a truncated body once', () => {
     const raw = Buffer.from(JSON.stringify({ records: [a, b] }, null, 2).slice(0, 60));
     const out = decodeMessage(raw);
     expect(out.records).toEqual([]);
     expect(out.problems).toHaveLength(1);
+    expect(out.problemCount).toBe(1);
     expect(out.problems[0]).toMatchObject({ code: 'MESSAGE_NOT_JSON' });
-    expect(out.problems[0]?.raw).toBe(raw);
+  });
+
+  it('describes the first problems of a message and counts the rest, in line order', () => {
+    const lines = [JSON.stringify(a)];
+    for (let i = 0; i < 150_000; i++) lines.push(i % 2 === 0 ? '{"broken": ' : 'x');
+    lines.push('42', JSON.stringify(b));
+    const out = decodeMessage(Buffer.from(lines.join('\n')));
+    expect(out.records).toEqual([a, b]);
+    expect(out.recordLines).toEqual([1, 150_003]);
+    expect(out.problemCount).toBe(150_001);
+    expect(out.problems).toHaveLength(MAX_PROBLEMS_KEPT);
+    expect(out.problems.map((p) => p.line)).toEqual(
+      Array.from({ length: MAX_PROBLEMS_KEPT }, (_, i) => i + 2),
+    );
+    for (const p of out.problems) expect(p.reason.length).toBeLessThanOrEqual(MAX_REASON_LENGTH);
+  });
+
+  it('keeps a problem past the bad lines in its place: a JSON Lines value that is not a body', () => {
+    const out = decodeMessage(['{"x', '7', JSON.stringify(a)].join('\n'));
+    expect(out.problems.map((p) => [p.code, p.line])).toEqual([
+      ['MESSAGE_NOT_JSON', 1],
+      ['BODY_UNRECOGNIZED', 2],
+    ]);
   });
 
   it.each([
@@ -56,6 +80,7 @@ describe('decodeMessage', () => {
     const out = decodeMessage(message);
     expect(out.records).toEqual([]);
     expect(out.problems.map((p) => p.code)).toEqual([code]);
+    expect(out.problemCount).toBe(1);
     expect(out.problems[0]?.reason).toMatch(/Expected/);
   });
 

@@ -1,4 +1,4 @@
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { DetectorError } from '../../src/lib/errors';
 import {
   ALERT_DEAD_LETTER_SCHEMA,
@@ -8,8 +8,11 @@ import {
   MALFORMED_PREFIX,
   checkConnectionString,
   deadLetterBlobName,
+  MAX_DOCUMENT_BYTES,
+  type MalformedDeadLetter,
 } from '../../src/deliver/deadLetter';
-import type { BatchInfo } from '../../src/pipeline/ports';
+import { detectBatch } from '../../src/pipeline/detectBatch';
+import type { BatchInfo, MalformedMessage } from '../../src/pipeline/ports';
 import { sampleAlerts } from '../support/alerts';
 import { startAzurite, type AzuriteInstance } from '../support/azurite';
 
@@ -119,6 +122,8 @@ describe('BlobDeadLetterStore on Azurite', () => {
           offset: '4096',
           sequenceNumber: 5,
           enqueuedTimeUtc: '2025-01-31T00:00:00Z',
+          problems: [{ code: 'MESSAGE_NOT_JSON', reason: 'Expected JSON' }],
+          problemCount: 1,
           raw: binary,
         },
         {
@@ -128,6 +133,8 @@ describe('BlobDeadLetterStore on Azurite', () => {
           partitionId: '7',
           offset: '5000',
           sequenceNumber: 6,
+          problems: [{ code: 'RECORD_INVALID', reason: 'bad', record: 0 }],
+          problemCount: 1,
           raw: '{"uri":"https://a.blob.core.windows.net/c?sv=2022&sig=TOPSECRET"}',
         },
       ],
@@ -145,18 +152,21 @@ describe('BlobDeadLetterStore on Azurite', () => {
       rawBytes: 4,
       offset: '4096',
       sequenceNumber: 5,
+      redaction: ['utf16le', 'utf16be', 'latin1'],
     });
+    expect(doc).toMatchObject({ part: 1, lastPart: true });
     expect(doc.messages[1]).toMatchObject({ rawEncoding: 'utf8', redacted: true, offset: '5000' });
     expect(JSON.stringify(doc)).not.toContain('TOPSECRET');
   });
 
   it('writes undeliverable alerts with reasons; a replay claim is exclusive and deletes only under its lease', async () => {
     const alerts = sampleAlerts(3);
-    const name = await store.writeAlerts(
+    const [name] = await store.writeAlerts(
       alerts,
       [{ reason: 'HTTP 503', alertIds: alerts.map((a) => a.AlertId) }],
       batch,
     );
+    if (name === undefined) throw new Error('no dead letter written');
     const first = await store.claim(name, 15);
     expect(first?.document.alerts).toEqual(alerts);
     expect(await store.claim(name, 15)).toBeUndefined();
@@ -170,7 +180,8 @@ describe('BlobDeadLetterStore on Azurite', () => {
   });
 
   it('refuses to replay a blob that is not a dead-letter document, and releases it', async () => {
-    const name = await store.writeAlerts(sampleAlerts(1), [], batch);
+    const [name] = await store.writeAlerts(sampleAlerts(1), [], batch);
+    if (name === undefined) throw new Error('no dead letter written');
     // Corrupt it as a person editing the blob by hand might.
     const blob = BlobServiceClient.fromConnectionString(azurite.connectionString)
       .getContainerClient('dl-unit')
@@ -194,9 +205,160 @@ describe('BlobDeadLetterStore on Azurite', () => {
       code: 'DEAD_LETTER_FAILED',
     });
     await expect(
-      down.keep([{ code: 'MESSAGE_NOT_JSON', reason: 'x', index: 0, raw: 'x' }], batch),
+      down.keep(
+        [{ code: 'MESSAGE_NOT_JSON', reason: 'x', index: 0, problems: [], problemCount: 1, raw: 'x' }],
+        batch,
+      ),
     ).rejects.toMatchObject({
       code: 'DEAD_LETTER_FAILED',
     });
+  });
+});
+
+describe('dead-letter documents are bounded and redacted', () => {
+  let azurite: AzuriteInstance;
+  let container: ContainerClient;
+  const storeFor = (name: string, maxDocumentBytes?: number): BlobDeadLetterStore =>
+    new BlobDeadLetterStore({
+      storage: { kind: 'connectionString', connectionString: azurite.connectionString },
+      container: name,
+      ...(maxDocumentBytes === undefined ? {} : { maxDocumentBytes }),
+    });
+  const documents = async (
+    name: string,
+    prefix: string,
+  ): Promise<{ name: string; bytes: number; doc: MalformedDeadLetter }[]> => {
+    container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(name);
+    const out = [];
+    for await (const b of container.listBlobsFlat({ prefix })) {
+      const buf = await container.getBlockBlobClient(b.name).downloadToBuffer();
+      out.push({
+        name: b.name,
+        bytes: buf.length,
+        doc: JSON.parse(buf.toString('utf8')) as MalformedDeadLetter,
+      });
+    }
+    return out;
+  };
+  const message = (
+    index: number,
+    raw: Buffer | string,
+    extra: Partial<MalformedMessage> = {},
+  ): MalformedMessage => ({
+    code: 'MESSAGE_NOT_JSON',
+    reason: 'Expected JSON',
+    index,
+    sequenceNumber: 100 + index,
+    problems: [{ code: 'MESSAGE_NOT_JSON', reason: 'Expected JSON' }],
+    problemCount: 1,
+    raw,
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  }, 30_000);
+  afterAll(async () => {
+    await azurite.stop();
+  });
+
+  it('splits a batch of malformed messages into documents of bounded size, each message kept once', async () => {
+    const store = storeFor('dl-split', 64 * 1024);
+    const messages = Array.from({ length: 10 }, (_, i) => message(i, `x${i}`.repeat(10_000)));
+    await store.keep(messages, batch);
+    const docs = await documents('dl-split', MALFORMED_PREFIX);
+    expect(docs.length).toBeGreaterThanOrEqual(3);
+    for (const d of docs) expect(d.bytes).toBeLessThanOrEqual(64 * 1024);
+    const kept = docs.flatMap((d) => d.doc.messages.map((m) => m.index));
+    expect(kept.sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    const parts = docs.map((d) => [d.doc.part, d.doc.lastPart] as const).sort((a, b) => a[0] - b[0]);
+    expect(parts.at(-1)).toEqual([docs.length, true]);
+    expect(parts.slice(0, -1).every(([, last]) => !last)).toBe(true);
+    expect(new Set(docs.map((d) => d.name.replace(/-\d+\.json$/, ''))).size).toBe(1);
+  });
+
+  it('keeps six 1 MB messages of [0,0,…] from one batch once each (the write that failed with Invalid string length)', async () => {
+    const store = storeFor('dl-zeros');
+    const zeros = Array.from({ length: 6 }, () => Buffer.from(`[${new Array(500_000).fill('0').join(',')}]`));
+    const result = detectBatch(zeros, (i) => ({ partitionId: '7', sequenceNumber: 100 + i }));
+    expect(result.malformed).toHaveLength(6);
+    await store.keep(result.malformed, batch);
+    const docs = await documents('dl-zeros', MALFORMED_PREFIX);
+    const entries = docs.flatMap((d) => d.doc.messages);
+    expect(entries.map((e) => e.sequenceNumber)).toEqual([100, 101, 102, 103, 104, 105]);
+    for (const e of entries) {
+      expect(e).toMatchObject({ code: 'RECORD_NOT_OBJECT', problemCount: 500_000, rawEncoding: 'utf8' });
+      expect(e.problems).toHaveLength(20);
+      expect(e.raw).toBe(zeros[0]?.toString('utf8'));
+    }
+    for (const d of docs) expect(d.bytes).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
+  });
+
+  it('redacts raw messages in every encoding, and stores text that would be mostly escapes as base64', async () => {
+    const store = storeFor('dl-raw');
+    const secret = 'RAWSECRET0123456789';
+    const raws = [
+      Buffer.concat([
+        Buffer.from([0xff, 0xfe, 0x80]),
+        Buffer.from(`{"password":"${secret}"} ?sig=${secret}&`),
+      ]),
+      Buffer.from(`{"clientSecret":"${secret}"}`, 'utf16le'),
+      Buffer.from(`\u0001\u0002\u0003\u0004 sig=${secret}`.repeat(50)),
+      `{"records":[{"storageAccountKey":"${secret}"`,
+    ];
+    await store.keep(
+      raws.map((r, i) => message(i, r)),
+      batch,
+    );
+    const [d] = await documents('dl-raw', MALFORMED_PREFIX);
+    const entries = d?.doc.messages ?? [];
+    expect(entries.map((e) => [e.rawEncoding, e.redacted])).toEqual([
+      ['base64', true],
+      ['base64', true],
+      ['base64', true],
+      ['utf8', true],
+    ]);
+    for (const e of entries) {
+      const bytes = e.rawEncoding === 'base64' ? Buffer.from(e.raw, 'base64') : Buffer.from(e.raw);
+      for (const view of ['utf8', 'latin1', 'utf16le'] as const)
+        expect(bytes.toString(view)).not.toContain(secret);
+    }
+    expect(entries[0]?.redaction).toEqual(['latin1']);
+    expect(entries[1]?.redaction).toEqual(['utf16le', 'utf16be', 'utf8']);
+    expect(JSON.stringify(d?.doc)).not.toContain(secret);
+  });
+
+  it('keeps a message set aside without its content as coordinates and size only', async () => {
+    const store = storeFor('dl-omitted');
+    await store.keep([message(0, '', { code: 'MESSAGE_SET_ASIDE', rawOmitted: { bytes: 1234 } })], batch);
+    const [d] = await documents('dl-omitted', MALFORMED_PREFIX);
+    expect(d?.doc.messages[0]).toMatchObject({
+      code: 'MESSAGE_SET_ASIDE',
+      rawEncoding: 'omitted',
+      raw: '',
+      rawBytes: 1234,
+      sequenceNumber: 100,
+    });
+  });
+
+  it('splits undelivered alerts into parts that each replay on their own', async () => {
+    const store = storeFor('dl-alert-parts', 64 * 1024);
+    const alerts = sampleAlerts(30).map((a) => ({ ...a, Runbook: 'r'.repeat(10_000) }));
+    const names = await store.writeAlerts(
+      alerts,
+      [{ reason: 'HTTP 503', alertIds: alerts.map((a) => a.AlertId) }],
+      batch,
+    );
+    expect(names.length).toBeGreaterThanOrEqual(5);
+    const seen: string[] = [];
+    for (const name of names) {
+      const claim = await store.claim(name, 15);
+      expect(claim?.document.failures.flatMap((f) => f.alertIds)).toEqual(
+        claim?.document.alerts.map((a) => a.AlertId),
+      );
+      seen.push(...(claim?.document.alerts.map((a) => a.AlertId) ?? []));
+      await claim?.complete();
+    }
+    expect(seen).toEqual(alerts.map((a) => a.AlertId));
   });
 });

@@ -286,8 +286,13 @@ describe('detectBatch with the prefilter', () => {
     const body = Buffer.from(JSON.stringify({ records: [bad, benignBad] }));
     const on = detectBatch([body], () => ({}), { now: NOW });
     const off = detectBatch([body], () => ({}), { now: NOW, prefilter: false });
-    expect(on.malformed.map((m) => m.code)).toEqual(['RECORD_INVALID']);
-    expect(off.malformed.map((m) => m.code)).toEqual(['RECORD_INVALID', 'RECORD_INVALID']);
+    expect(on.malformed.flatMap((m) => m.problems.map((p) => [p.code, p.record]))).toEqual([
+      ['RECORD_INVALID', 0],
+    ]);
+    expect(off.malformed.flatMap((m) => m.problems.map((p) => [p.code, p.record]))).toEqual([
+      ['RECORD_INVALID', 0],
+      ['RECORD_INVALID', 1],
+    ]);
     expect(on.counts.records).toBe(2);
   });
 });

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { loadSettings } from '../../src/config/settings';
 import { createDelivery } from '../../src/deliver/index';
 import { LOG_DEAD_LETTERED, LOG_DEAD_LETTER_FAILED } from '../../src/deliver/logsIngestionSink';
+import type { MalformedStore } from '../../src/pipeline/ports';
 import { runBatch } from '../../src/pipeline/runBatch';
+import { LOG_SET_ASIDE, runBatchSettingAside, SET_ASIDE_AFTER_FAILURES } from '../../src/pipeline/setAside';
 import { analyzeKql, describeDiagnostics, type TableSchema } from '../infra/helpers/kusto';
 import { CapturingLogger, startHarness, type Harness } from '../support/deliveryHarness';
 import { makeWorkload } from '../faults/workload';
@@ -71,6 +73,23 @@ describe('docs/reliability.md', () => {
         retry: { ...h.overrides.retry, budgetMs: 200 },
       });
       await runBatch(batch!.messages, metas, info, failing, capture).catch(() => undefined);
+      // A message whose content cannot be kept: set aside with its coordinates only.
+      const working = h.delivery(capture);
+      const picky: MalformedStore = {
+        name: 'picky',
+        keep: (messages, b) =>
+          messages.some((m) => m.raw.length > 0)
+            ? Promise.reject(new Error('content refused'))
+            : working.malformedStore.keep(messages, b),
+      };
+      await runBatchSettingAside(
+        [Buffer.from('{poison')],
+        [{ partitionId: '1', sequenceNumber: 12 }],
+        { ...info, firstSequenceNumber: 12, lastSequenceNumber: 12 },
+        { sink: working.sink, malformedStore: picky },
+        capture,
+        { failures: SET_ASIDE_AFTER_FAILURES, signature: 'Error', error: 'content refused' },
+      );
       for (const l of capture.lines)
         lines.push({ level: l.level, message: l.message, fields: l.fields ?? {} });
     }, 60_000);
@@ -86,6 +105,7 @@ describe('docs/reliability.md', () => {
         expect.arrayContaining([
           LOG_DEAD_LETTERED,
           LOG_DEAD_LETTER_FAILED,
+          LOG_SET_ASIDE,
           'batch processed',
           'batch failed',
         ]),
@@ -95,7 +115,7 @@ describe('docs/reliability.md', () => {
       const levels = (prefix: string): string[] => [
         ...new Set(lines.filter((l) => l.message.startsWith(prefix)).map((l) => l.level)),
       ];
-      for (const prefix of [LOG_DEAD_LETTERED, LOG_DEAD_LETTER_FAILED, 'batch failed'])
+      for (const prefix of [LOG_DEAD_LETTERED, LOG_DEAD_LETTER_FAILED, LOG_SET_ASIDE, 'batch failed'])
         expect([prefix, levels(prefix)]).toEqual([prefix, ['error']]);
     });
 

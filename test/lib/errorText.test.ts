@@ -2,6 +2,7 @@ import { RestError } from '@azure/core-rest-pipeline';
 import { DetectorError } from '../../src/lib/errors';
 import { errorFields, errorText } from '../../src/lib/errorText';
 import { redactText } from '../../src/lib/redact';
+import { SECRET_FORMS } from '../support/secretForms';
 
 describe('errorText', () => {
   it('keeps status and code, and removes tokens, keys and SAS signatures', () => {
@@ -41,4 +42,23 @@ describe('errorText', () => {
     const e = Object.assign(new Error('x?sig=abc'), { code: 'E1' });
     expect(errorFields(e)).toEqual({ name: 'Error', code: 'E1', message: 'E1: x?sig=REDACTED' });
   });
+
+  it.each(SECRET_FORMS.map((f) => [f.name, f] as const))(
+    'never carries %s into a message, however the error quotes it',
+    (_name, form) => {
+      const errors = [
+        new Error(`request failed: ${form.text}`),
+        Object.assign(new Error(`upload to ${form.text} failed`), { code: 'E_UPLOAD', statusCode: 400 }),
+        new AggregateError([new Error(form.text)], ''),
+        new DetectorError('DELIVERY_FAILED', `Dead letter ${form.text} is not JSON`, {
+          cause: new Error(form.text),
+        }),
+      ];
+      for (const e of errors) {
+        const text = errorText(e);
+        for (const secret of form.secrets) expect(text).not.toContain(secret);
+        for (const secret of form.secrets) expect(errorFields(e).message).not.toContain(secret);
+      }
+    },
+  );
 });

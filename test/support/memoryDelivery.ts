@@ -1,4 +1,5 @@
 import type { AlertRow } from '../../src/alert/columns';
+import { DetectorError } from '../../src/lib/errors';
 import type {
   AlertSink,
   BatchInfo,
@@ -47,4 +48,26 @@ export function memoryLogger(): Logger & { entries: LogEntry[] } {
     warn: (message, fields) => entries.push({ level: 'warn', message, fields }),
     error: (message, fields) => entries.push({ level: 'error', message, fields }),
   };
+}
+
+/** A store that cannot keep messages holding `poison` (with their content), and keeps the rest. */
+export class PickyStore implements MalformedStore {
+  readonly name = 'picky';
+  readonly kept: MalformedMessage[] = [];
+  down = false;
+  constructor(private readonly poison: string) {}
+  keep(messages: readonly MalformedMessage[]): Promise<void> {
+    if (this.down) return Promise.reject(new DetectorError('DEAD_LETTER_FAILED', 'store down'));
+    for (const m of messages) {
+      if (m.raw.toString().includes(this.poison)) {
+        return Promise.reject(
+          new DetectorError('DEAD_LETTER_FAILED', `cannot write ${String(m.sequenceNumber)}`, {
+            cause: new RangeError('Invalid string length'),
+          }),
+        );
+      }
+    }
+    for (const m of messages) this.kept.push(m);
+    return Promise.resolve();
+  }
 }

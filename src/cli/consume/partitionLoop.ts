@@ -2,13 +2,21 @@
  * What `consume` does with each partition's batches: run them through the shared batch runner, retry a
  * batch whose delivery failed (the same batch, no checkpoint past it) with exponential backoff, and
  * checkpoint only after delivery. A batch still being retried when its partition is released (ownership
- * lost to another instance) or when stopping is left unchecked-pointed for the next owner.
+ * lost to another instance) or when stopping is left unchecked-pointed for the next owner. A batch that
+ * failed `SET_ASIDE_AFTER_FAILURES` times the same way is run message by message, and what still fails is
+ * set aside (src/pipeline/setAside.ts), so one message cannot hold the partition.
  */
 import type { PartitionContext, ReceivedEventData, SubscriptionEventHandlers } from '@azure/event-hubs';
 import { exponentialDelayMs } from '../../lib/backoff';
 import { errorText } from '../../lib/errorText';
 import type { BatchInfo, Delivery, Logger, MessageMeta } from '../../pipeline/ports';
 import { runBatch } from '../../pipeline/runBatch';
+import {
+  nextFailure,
+  runBatchSettingAside,
+  shouldSetAside,
+  type FailureRecord,
+} from '../../pipeline/setAside';
 import { addOutcome, emptyOutcomeTotals, type OutcomeTotals } from '../io';
 import { sleep } from './stop';
 
@@ -72,15 +80,20 @@ export function partitionLoop(config: PartitionLoopConfig): PartitionLoop {
       lastSequenceNumber: last.sequenceNumber,
     };
     const bodies = events.map((e) => e.body as unknown);
+    // A batch that fails the same way again and again is run message by message (pipeline/setAside.ts).
+    let previous: FailureRecord | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const outcome = await runBatch(bodies, metas, batch, config.delivery, logger);
+        const outcome = shouldSetAside(previous)
+          ? await runBatchSettingAside(bodies, metas, batch, config.delivery, logger, previous)
+          : await runBatch(bodies, metas, batch, config.delivery, logger);
         totals.batches += 1;
         totals.events += events.length;
         addOutcome(totals, outcome);
         break;
       } catch (error) {
         totals.failedAttempts += 1;
+        previous = nextFailure(previous, error);
         if (giveUp.aborted) {
           totals.abandoned += 1;
           logger.warn('batch not delivered before stopping: not checkpointed, it will be read again', {
