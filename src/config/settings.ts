@@ -140,11 +140,17 @@ export const SETTINGS_TABLE = {
       'Locally only: the host storage as a connection string (`UseDevelopmentStorage=true` for Azurite).',
     schema: text,
   }),
+  AZURE_STORAGE_CONNECTION_STRING: spec({
+    required: 'no',
+    description:
+      '`scan` of a blob archive only: a storage connection string for the account the URL names (Azurite, or an account key where identities are not possible). Unset and no SAS in the URL: `DefaultAzureCredential` (needs Storage Blob Data Reader).',
+    schema: text,
+  }),
   DELIVERY_TIME_BUDGET_SECONDS: spec({
     required: 'no',
     default: 240,
     description:
-      'Time one invocation may spend retrying delivery before dead-lettering (below functionTimeout).',
+      "Time one invocation may spend retrying delivery before dead-lettering (below functionTimeout); for `scan`, the whole run's budget: once Logs Ingestion has failed for this long, the rest is dead-lettered at once.",
     schema: z.optional(
       z.coerce
         .number<string>()
@@ -205,6 +211,8 @@ export interface Settings {
   /** `DEAD_LETTER_BLOB_SERVICE_URI`, else the host storage. */
   readonly deadLetterStorage: BlobStorage | undefined;
   readonly deliveryTimeBudgetMs: number;
+  /** `AZURE_STORAGE_CONNECTION_STRING`: credentials for the blob archive `scan` reads, when given. */
+  readonly archiveConnectionString: string | undefined;
 }
 
 export type SettingsPurpose = 'function' | 'cli';
@@ -309,5 +317,6 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
     deadLetterStorage:
       deadLetterUri === undefined ? hostStorage : { kind: 'serviceUri', serviceUri: deadLetterUri },
     deliveryTimeBudgetMs: withDefault(values, 'DELIVERY_TIME_BUDGET_SECONDS') * 1000,
+    archiveConnectionString: values.AZURE_STORAGE_CONNECTION_STRING,
   };
 }
