@@ -15,15 +15,7 @@ import type { Logger } from '../pipeline/ports';
 import { LOG_MALFORMED } from '../pipeline/runBatch';
 import { oneOf, parseCommand, positiveInteger, usageError } from './command';
 import { EXPORT_EXTENSIONS_TEXT, describeNotice, walkPaths } from './files';
-import {
-  EXIT_DEAD_LETTERED,
-  EXIT_DELIVERY,
-  EXIT_MALFORMED,
-  EXIT_OK,
-  EXIT_USAGE,
-  writeLine,
-  type CliIo,
-} from './io';
+import { EXIT_DEAD_LETTERED, EXIT_DELIVERY, EXIT_MALFORMED, EXIT_OK, writeLine, type CliIo } from './io';
 import { EXIT_INTERRUPTED, stopControl } from './consume/stop';
 import {
   blobInput,
@@ -90,6 +82,8 @@ export interface ScanOptions {
   readonly deliveryOverrides?: DeliveryOverrides;
 }
 
+/** As the program reports an unexpected failure (main.ts). */
+const EXIT_INTERNAL = 70;
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_BLOB_CONCURRENCY = 16;
 const DEFAULT_TABLE_WIDTH = 100;
@@ -270,6 +264,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
 
   const stopped = (): boolean => stop.signal.aborted;
   const seenFiles = new Set<string>();
+  const seenBlobs = new Set<string>();
   async function* inputs(): AsyncGenerator<ScanInput> {
     for (const source of sources.order) {
       if (stopped()) return;
@@ -304,7 +299,10 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
         });
         opened.archive = archive;
         for await (const item of listArchive(archive, range, listing, stop.signal)) {
-          yield blobInput(archive, item);
+          const input = blobInput(archive, item);
+          if (input.key !== undefined && seenBlobs.has(input.key)) continue; // under two URLs given: read once
+          if (input.key !== undefined) seenBlobs.add(input.key);
+          yield input;
         }
       } catch (error) {
         if (stopped()) return;
@@ -391,7 +389,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
     writeLine(io.stderr, `scan: ${note}`);
 
   if (interrupted) return EXIT_INTERRUPTED;
-  if (failure !== undefined) return EXIT_USAGE;
+  if (failure !== undefined) return EXIT_INTERNAL;
   if (totals.undelivered > 0) return EXIT_DELIVERY;
   if (totals.deadLettered > 0) return EXIT_DEAD_LETTERED;
   if (totals.malformed > 0 || totals.unreadable > 0) return EXIT_MALFORMED;

@@ -95,6 +95,11 @@ export interface ScanRunConfig {
   readonly malformedShownPerInput?: number;
 }
 
+/**
+ * A file up to this size is one message, as an Event Hubs body is; a larger one, even when read whole, is
+ * cut like a stream, so that the prefilter judges 256 KB at a time (framing.ts says why).
+ */
+const ONE_MESSAGE_BYTES = 1 << 20;
 /** Messages handed to the batch runner at once when a document is streamed record by record. */
 const BATCH_MESSAGES = 500;
 const BATCH_BYTES = 1 << 20;
@@ -280,7 +285,7 @@ async function scanOne(run: ScanRunConfig, input: ScanInput, index: number, scra
   try {
     const whole =
       input.readWhole && input.size !== undefined ? await input.readWhole(run.signal, scratch) : undefined;
-    if (whole !== undefined && !needsTranscoding(whole)) {
+    if (whole !== undefined && whole.length <= ONE_MESSAGE_BYTES && !needsTranscoding(whole)) {
       countBytes(whole.length);
       await runMessages([whole], (m) => (m.index > 0 ? `${input.label}:${m.index}` : input.label));
     } else {
