@@ -189,8 +189,12 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
       const reach = 3 * maxNeedle;
       let windows = 0;
       for (const [lead, sequences] of foldingByLead) {
-        for (let p = buf.indexOf(lead); p !== -1; p = buf.indexOf(lead, p + 1)) {
-          const seq = sequences.find((s) => bytesAt(buf, p, s));
+        // A lead byte with one folding character (`ß` for 0xC3) is searched as the whole sequence: the
+        // other characters of that lead (é, ü, ö: every German or French name) are skipped inside indexOf.
+        const only = sequences.length === 1 ? sequences[0] : undefined;
+        const find = (from: number): number => (only ? buf.indexOf(only, from) : buf.indexOf(lead, from));
+        for (let p = find(0); p !== -1; p = find(p + 1)) {
+          const seq = only ?? sequences.find((s) => bytesAt(buf, p, s));
           if (!seq) continue;
           if (++windows > MAX_FOLD_WINDOWS) return 'fold';
           const text = buf.toString(
