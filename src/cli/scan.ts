@@ -32,7 +32,7 @@ import { localInput, stdinInput, type ScanInput } from './scan/inputs';
 import { ResumeState } from './scan/resume';
 import { emptyTotals, runScanInputs, type ScanTotals } from './scan/run';
 import { RunDelivery } from './scan/runDelivery';
-import { StatusLine, type Progress } from './scan/status';
+import { StatusLine, thousands, type Progress } from './scan/status';
 import { renderAlerts } from './scan/table';
 import { describeRange, selectedByPath, timeRangeOf, type TimeRange } from './scan/timeRange';
 
@@ -407,7 +407,7 @@ function summaryLine(
   const seconds = elapsedMs / 1000;
   const rate = seconds > 0 ? ` (${formatBytes(t.bytes / seconds)}/s)` : '';
   const parts = [
-    `scanned ${plural(t.scanned, 'file')}, ${formatBytes(t.bytes)} in ${seconds.toFixed(1)} s${rate}: ${t.records.toLocaleString('en-US')} records decoded, ${t.prefiltered.toLocaleString('en-US')} of ${t.messages.toLocaleString('en-US')} parts skipped by the prefilter`,
+    `scanned ${plural(t.scanned, 'file')}, ${formatBytes(t.bytes)} in ${seconds.toFixed(1)} s${rate}: ${thousands(t.records)} records decoded, ${thousands(t.prefiltered)} of ${thousands(t.messages)} parts skipped by the prefilter`,
   ];
   const dup =
     t.duplicates > 0

@@ -22,6 +22,15 @@ type Stream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
 const REDRAW_MS = 100;
 
+/**
+ * `1,234,567`. Not `toLocaleString`: its first call loads ICU's number formatting, about 10 ms of a
+ * process that may live 100 ms.
+ */
+export function thousands(n: number): string {
+  const digits = String(Math.trunc(n));
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 /** `1:05`, `12:00:09`. */
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.round(ms / 1000));
@@ -36,7 +45,7 @@ export function formatDuration(ms: number): string {
 export function progressText(p: Progress): string {
   const seconds = p.elapsedMs / 1000;
   const rate = seconds > 0 ? p.bytesDone / seconds : 0;
-  const inputs = `${p.inputsDone.toLocaleString('en-US')}/${p.inputsTotal === undefined ? '…' : p.inputsTotal.toLocaleString('en-US')} files`;
+  const inputs = `${thousands(p.inputsDone)}/${p.inputsTotal === undefined ? '…' : thousands(p.inputsTotal)} files`;
   const bytes =
     p.bytesTotal === undefined
       ? formatBytes(p.bytesDone)

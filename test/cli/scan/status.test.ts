@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { formatDuration, progressText, StatusLine } from '../../../src/cli/scan/status';
+import { formatDuration, progressText, StatusLine, thousands } from '../../../src/cli/scan/status';
 
 describe('the scan status line', () => {
   it('says files, bytes, alerts, rate and time left', () => {
@@ -25,6 +25,12 @@ describe('the scan status line', () => {
       }),
     ).toBe('scan 3/… files · 2.0 KB · 2 alerts · 2.0 KB/s · waiting');
     expect(formatDuration(3_725_000)).toBe('1:02:05');
+    expect([thousands(0), thousands(999), thousands(1000), thousands(1_234_567)]).toEqual([
+      '0',
+      '999',
+      '1,000',
+      '1,234,567',
+    ]);
   });
 
   it('draws in place on a terminal, fitted to its width, and prints messages above it', () => {
