@@ -239,18 +239,21 @@ export const WHOLE_BLOB_BYTES = 8 << 20;
 
 /** A listed blob as a scan input. */
 export function blobInput(archive: BlobArchive, item: BlobItem): ScanInput {
-  const client = archive.container.getBlobClient(item.name);
+  // Only the name, size and ETag are kept, and the client is made when the blob is read: a backfill lists
+  // ahead of its readers, up to a hundred thousand blobs.
+  const name = item.name;
   const size = item.properties.contentLength;
   const download = async (signal: AbortSignal) => {
+    const client = archive.container.getBlobClient(name);
     const response = await client.download(0, undefined, { abortSignal: signal, maxRetryRequests: 5 });
     const body = response.readableStreamBody;
-    if (!body) throw new DetectorError('USAGE', `No body in the download of ${item.name}`);
+    if (!body) throw new DetectorError('USAGE', `No body in the download of ${name}`);
     return body as AsyncIterable<Buffer>;
   };
   return {
-    key: `blob ${archive.location.containerUrl}/${item.name} ${item.properties.etag}`,
-    label: `${archive.location.container}/${item.name}`,
-    path: item.name,
+    key: `blob ${archive.location.containerUrl}/${name} ${item.properties.etag}`,
+    label: `${archive.location.container}/${name}`,
+    path: name,
     size,
     open: download,
     ...(size !== undefined && size <= WHOLE_BLOB_BYTES
