@@ -5,8 +5,9 @@
  * file starts `scan` about 70 ms sooner per process (BENCHMARKS.md › Scan as a process), which matters for a
  * command that is run over and over in scripts and whose speed is measured process against process.
  *
- * The Azure SDK clients stay outside, in node_modules: a command loads them when it first talks to Azure,
- * and `scan` of local files never does.
+ * `scan`'s detection thread (src/cli/scan/detectWorker.ts) is a second, smaller bundle beside it: each thread
+ * loads only the detector. The Azure SDK clients stay outside, in node_modules: a command loads them when it
+ * first talks to Azure, and `scan` of local files never does.
  */
 import { build } from 'esbuild';
 import { join, resolve } from 'node:path';
@@ -15,12 +16,18 @@ import { LAZY_SDK_CLIENTS } from './bundle-function';
 /** Relative to the repository root; what bin/packet-capture-detector.js requires. */
 export const CLI_BUNDLE = 'dist/cli/packet-capture-detector.js';
 export const CLI_ENTRY_SOURCE = 'src/cli/main.ts';
+/** `scan`'s detection thread, beside the CLI bundle, where src/cli/scan/detectPool.ts looks for it. */
+export const SCAN_WORKER_BUNDLE = 'dist/cli/scan-detect-worker.js';
+export const SCAN_WORKER_SOURCE = 'src/cli/scan/detectWorker.ts';
 
-export async function bundleCli(root: string, outfile = join(root, CLI_BUNDLE)): Promise<string> {
+export async function bundleCli(root: string, outdir = join(root, 'dist/cli')): Promise<string> {
   await build({
     absWorkingDir: root,
-    entryPoints: [join(root, CLI_ENTRY_SOURCE)],
-    outfile,
+    entryPoints: {
+      'packet-capture-detector': join(root, CLI_ENTRY_SOURCE),
+      'scan-detect-worker': join(root, SCAN_WORKER_SOURCE),
+    },
+    outdir,
     bundle: true,
     platform: 'node',
     target: 'node20.19',
@@ -34,7 +41,7 @@ export async function bundleCli(root: string, outfile = join(root, CLI_BUNDLE)):
     legalComments: 'eof',
     logLevel: 'warning',
   });
-  return outfile;
+  return outdir;
 }
 
 if (require.main === module) {

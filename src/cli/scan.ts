@@ -8,6 +8,7 @@ import type { AlertRow } from '../alert/columns';
 import { loadSettings, type Settings } from '../config/settings';
 import type { DeliveryOverrides } from '../deliver/index';
 import { LOG_DEAD_LETTERED, LOG_RETRY } from '../deliver/logsIngestionSink';
+import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { redactText } from '../lib/redact';
 import { formatBytes, plural } from '../lib/text';
@@ -28,6 +29,7 @@ import {
   type ListingCounts,
 } from './scan/blobSource';
 import { RunAlertCollector } from './scan/collector';
+import { maxWorkers } from './scan/detectPool';
 import { localInput, stdinInput, type ScanInput } from './scan/inputs';
 import { ResumeState } from './scan/resume';
 import { emptyTotals, runScanInputs, type ScanTotals } from './scan/run';
@@ -63,6 +65,8 @@ Options:
   --resume <state file>    record each finished file there, and skip those an earlier run finished: a
                            stopped backfill continues where it was (created if missing)
   --concurrency <n>        files or blobs read at once (default 4, 16 for a blob archive)
+  --workers <n>            run the detector on n threads besides the main thread (default 0: on the main
+                           thread); they start only when there is enough to scan
   --wait-for-delivery      when Logs Ingestion keeps failing, wait for it instead of dead-lettering
   --stdout                 print alerts even when Logs Ingestion settings are present
   --validate               parse and validate everything; by default a well-formed part with no capture
@@ -137,6 +141,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
         until: { type: 'string' },
         resume: { type: 'string' },
         concurrency: { type: 'string' },
+        workers: { type: 'string' },
         'wait-for-delivery': { type: 'boolean', default: false },
       },
     },
@@ -151,6 +156,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
   let sources: Sources;
   let range: TimeRange | undefined;
   let concurrency: number;
+  let workers: number;
   try {
     format = oneOf('--format', v.format, ['jsonl', 'table'], io.stdout.isTTY ? 'table' : 'jsonl');
     range = timeRangeOf(v.since, v.until);
@@ -160,6 +166,13 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
       v.concurrency,
       sources.blobs.length > 0 ? DEFAULT_BLOB_CONCURRENCY : DEFAULT_CONCURRENCY,
     );
+    workers = v.workers === undefined || v.workers === '0' ? 0 : positiveInteger('--workers', v.workers, 0);
+    if (workers > maxWorkers()) {
+      throw new DetectorError(
+        'USAGE',
+        `--workers must be at most ${maxWorkers()} (the cores of this machine), got ${workers}`,
+      );
+    }
     settings = loadSettings(io.env, 'cli');
   } catch (error) {
     return usageError(io, 'scan', error);
@@ -340,6 +353,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
     await runScanInputs({
       inputs: inputs(),
       concurrency,
+      workers,
       prefilter: !v.validate,
       collector,
       delivery,

@@ -16,7 +16,7 @@ import type { BlobItem, ContainerClient, StoragePipelineOptions } from '@azure/s
 import { chooseCredential, lazyCredential } from '../../deliver/credential';
 import { DetectorError } from '../../lib/errors';
 import { stripQuery } from '../../lib/redact';
-import type { ScanInput, Scratch } from './inputs';
+import type { BufferPool, ScanInput } from './inputs';
 import { overlaps, pathTime, selectedByPath, spanOf, type TimeRange } from './timeRange';
 
 export interface BlobLocation {
@@ -258,14 +258,14 @@ export function blobInput(archive: BlobArchive, item: BlobItem): ScanInput {
     open: download,
     ...(size !== undefined && size <= WHOLE_BLOB_BYTES
       ? {
-          readWhole: async (signal: AbortSignal, scratch: Scratch) => {
+          readWhole: async (signal: AbortSignal, pool: BufferPool) => {
             const chunks: Buffer[] = [];
             let total = 0;
             for await (const chunk of await download(signal)) {
               chunks.push(chunk);
               total += chunk.length;
             }
-            const whole = scratch.get(total);
+            const whole = pool.lease(total);
             let at = 0;
             for (const chunk of chunks) at += chunk.copy(whole, at);
             return whole;

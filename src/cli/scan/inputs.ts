@@ -24,24 +24,42 @@ export interface ScanInput {
   readonly size: number | undefined;
   open(signal: AbortSignal): Promise<AsyncIterable<Buffer>>;
   /**
-   * Present for inputs small enough to read in one go: the bytes, in `scratch` when it is large enough. The
-   * caller is done with them before it reads the next input into the same scratch.
+   * Present for inputs small enough to read in one go: the bytes, in a buffer leased from `pool` (the caller
+   * gives it back once the bytes are scanned).
    */
-  readWhole?(signal: AbortSignal, scratch: Scratch): Promise<Buffer>;
+  readWhole?(signal: AbortSignal, pool: BufferPool): Promise<Buffer>;
 }
 
-/**
- * A reader's reusable buffer. Reading a thousand 300 KB files into fresh Buffers makes V8 collect garbage
- * for the external memory they take (a third of the run's time in the benchmark); one buffer per reader,
- * grown when needed, is read into again and again. Nothing keeps a reference to the bytes after their
- * input is scanned: decoding copies what it keeps into strings and objects.
- */
-export class Scratch {
-  private buffer = Buffer.alloc(0);
+/** Buffers kept for reuse at most (one per file in flight and per detection job, with room to spare). */
+const POOL_KEEP = 32;
 
-  get(size: number): Buffer {
-    if (this.buffer.length < size) this.buffer = Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024));
-    return this.buffer.subarray(0, size);
+/**
+ * Reusable read buffers. Reading a thousand 300 KB files into fresh Buffers makes V8 collect garbage for
+ * the external memory they take (a third of the run's time in the benchmark); leased buffers are read into
+ * again and again. Each is a whole ArrayBuffer of its own, so it can be handed to a detection thread and
+ * back without a copy (detectPool.ts). Nothing keeps a reference to the bytes once their input is scanned:
+ * decoding copies what it keeps into strings and objects.
+ */
+export class BufferPool {
+  private readonly free: ArrayBuffer[] = [];
+
+  /** `size` bytes over a pooled ArrayBuffer (the smallest free one that fits, else a new one). */
+  lease(size: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const length = this.free[i]?.byteLength ?? 0;
+      if (length >= size && (best === -1 || length < (this.free[best]?.byteLength ?? 0))) best = i;
+    }
+    const buffer =
+      best === -1 ? Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024)).buffer : this.free.splice(best, 1)[0];
+    return Buffer.from(buffer ?? new ArrayBuffer(size), 0, size);
+  }
+
+  /** Gives a leased buffer back (a detached one, or one past the bound, is dropped). */
+  release(buffer: ArrayBufferLike): void {
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
+    if (this.free.length >= POOL_KEEP) this.free.shift();
+    this.free.push(buffer);
   }
 }
 
@@ -62,8 +80,8 @@ export function localInput(file: LocalFile): ScanInput {
     open,
     ...(size !== undefined && size <= WHOLE_FILE_BYTES
       ? {
-          readWhole: (signal: AbortSignal, scratch: Scratch) =>
-            readKnownSize(file.path, scratch.get(size), signal),
+          readWhole: (signal: AbortSignal, pool: BufferPool) =>
+            readKnownSize(file.path, pool.lease(size), signal),
         }
       : {}),
   };

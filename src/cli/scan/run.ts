@@ -10,20 +10,11 @@ import type { AlertRow } from '../../alert/columns';
 import { errorText } from '../../lib/errorText';
 import { redactText } from '../../lib/redact';
 import { formatBytes } from '../../lib/text';
-import type {
-  AlertSink,
-  BatchInfo,
-  Delivery,
-  DeliveryReport,
-  Logger,
-  MalformedMessage,
-  MalformedStore,
-  MessageMeta,
-} from '../../pipeline/ports';
-import { runBatch } from '../../pipeline/runBatch';
+import type { AlertSink, BatchInfo, DeliveryReport, Logger } from '../../pipeline/ports';
 import type { RunAlertCollector } from './collector';
+import { DetectPool, type DetectResult } from './detectPool';
 import { Framer, type FramedMessage, type FrameEvent } from './framing';
-import { needsTranscoding, Scratch, textChunks, type ScanInput } from './inputs';
+import { BufferPool, needsTranscoding, textChunks, type ScanInput } from './inputs';
 import type { ResumeState } from './resume';
 import type { RunDelivery } from './runDelivery';
 import type { StatusLine } from './status';
@@ -82,6 +73,8 @@ export function emptyTotals(): ScanTotals {
 export interface ScanRunConfig {
   readonly inputs: AsyncIterable<ScanInput>;
   readonly concurrency: number;
+  /** Detection threads (detectPool.ts); 0 detects on the main thread. */
+  readonly workers: number;
   readonly prefilter: boolean;
   readonly collector: RunAlertCollector;
   /** Logs Ingestion; undefined: alerts are printed at the end of the run. */
@@ -107,8 +100,17 @@ const BATCH_BYTES = 1 << 20;
 const LISTED_AHEAD = 100_000;
 const DEFAULT_MALFORMED_SHOWN = 20;
 
-/** Where a malformed message sits in its input, for the message a person reads. */
-type Locate = (m: MalformedMessage) => string;
+/** Below this much to scan, detection threads would cost more to start than they save. */
+const THREADS_FROM_INPUTS = 8;
+const THREADS_FROM_BYTES = 8 << 20;
+
+/**
+ * Where the message at `index` of a batch (or, for a JSON Lines segment, the line `index` of it) sits in
+ * its input, for the message a person reads.
+ */
+type Locate = (index: number) => string;
+/** The decoder's reason as a person reads it at that location (a segment's line numbers made the file's). */
+type Reword = (reason: string) => string;
 
 /**
  * Prints malformed messages of one input with their location (the input keeps the bytes), the first few
@@ -131,16 +133,6 @@ class InputProblems {
     } else {
       this.hidden++;
     }
-  }
-
-  store(locate: Locate): MalformedStore {
-    return {
-      name: 'input files',
-      keep: (messages: readonly MalformedMessage[]) => {
-        for (const m of messages) this.report(locate(m), m.code, m.reason);
-        return Promise.resolve();
-      },
-    };
   }
 
   finish(): void {
@@ -237,15 +229,28 @@ export async function runScanInputs(run: ScanRunConfig): Promise<void> {
   };
   run.signal.addEventListener('abort', onAbort, { once: true });
 
+  const pool = new BufferPool();
+  const detector = new DetectPool(
+    pool,
+    run.prefilter,
+    run.workers,
+    () =>
+      run.totals.listed >= THREADS_FROM_INPUTS ||
+      run.totals.listedBytes >= THREADS_FROM_BYTES ||
+      run.totals.listedUnsized > 0,
+  );
   const worker = async () => {
-    const scratch = new Scratch();
     for (;;) {
       const item = await take();
       if (!item) return;
-      await scanOne(run, item.input, item.index, scratch);
+      await scanOne(run, item.input, item.index, { pool, detector });
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, run.concurrency) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, run.concurrency) }, worker));
+  } finally {
+    await detector.close();
+  }
   makeRoom();
   await lister;
   run.signal.removeEventListener('abort', onAbort);
@@ -254,7 +259,15 @@ export async function runScanInputs(run: ScanRunConfig): Promise<void> {
   }
 }
 
-async function scanOne(run: ScanRunConfig, input: ScanInput, index: number, scratch: Scratch): Promise<void> {
+interface Shared {
+  readonly pool: BufferPool;
+  readonly detector: DetectPool;
+}
+
+/** Detection jobs of one input in flight at once: enough to keep the threads busy on one large file. */
+const WINDOW = 4;
+
+async function scanOne(run: ScanRunConfig, input: ScanInput, index: number, shared: Shared): Promise<void> {
   const { totals } = run;
   if (run.resume?.finished(input.key) !== undefined) {
     totals.resumed++;
@@ -270,29 +283,57 @@ async function scanOne(run: ScanRunConfig, input: ScanInput, index: number, scra
     totals.bytes += n;
   };
 
-  const runMessages = async (messages: Buffer[], locate: Locate): Promise<void> => {
-    const metas: MessageMeta[] = messages.map(() => ({ origin: input.label }));
-    const delivery: Delivery = { sink, malformedStore: problems.store(locate) };
-    const outcome = await runBatch(messages, metas, batchInfo, delivery, run.logger, {
-      prefilter: run.prefilter,
-    });
-    totals.messages += outcome.messages;
-    totals.prefiltered += outcome.prefiltered;
-    totals.records += outcome.records;
-    totals.duplicates += outcome.duplicates;
+  // Batches are detected up to WINDOW at a time; their results are taken in order, so alerts and
+  // messages come out as the input holds them.
+  const window: Promise<void>[] = [];
+  const take = (result: DetectResult, locate: Locate, reword: Reword): Promise<unknown> => {
+    totals.messages += result.messages;
+    totals.prefiltered += result.prefiltered;
+    totals.records += result.records;
+    totals.duplicates += result.duplicates;
+    for (const m of result.malformed) problems.report(locate(m.index), m.code, reword(m.reason));
+    return result.alerts.length > 0 ? sink.deliver(result.alerts, batchInfo) : Promise.resolve();
+  };
+  const submit = async (
+    messages: Buffer[],
+    locate: Locate,
+    leased?: ArrayBuffer,
+    reword: Reword = (r) => r,
+  ): Promise<void> => {
+    const detected = shared.detector.detect(messages, leased);
+    const previous = window.at(-1) ?? Promise.resolve();
+    const taken = previous
+      .then(() => detected)
+      .then((result) => take(result, locate, reword).then(() => undefined));
+    taken.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+    window.push(taken);
+    if (window.length >= WINDOW) await window.shift();
+  };
+  const drain = async (): Promise<void> => {
+    while (window.length > 0) await window.shift();
   };
 
   try {
     const whole =
-      input.readWhole && input.size !== undefined ? await input.readWhole(run.signal, scratch) : undefined;
+      input.readWhole && input.size !== undefined
+        ? await input.readWhole(run.signal, shared.pool)
+        : undefined;
     if (whole !== undefined && whole.length <= ONE_MESSAGE_BYTES && !needsTranscoding(whole)) {
       countBytes(whole.length);
-      await runMessages([whole], (m) => (m.index > 0 ? `${input.label}:${m.index}` : input.label));
+      await submit(
+        [whole],
+        (i) => (i > 0 ? `${input.label}:${i}` : input.label),
+        whole.buffer as ArrayBuffer,
+      );
     } else {
       const source = whole !== undefined ? oneChunk(whole) : await input.open(run.signal);
-      await scanStream(run, input, textChunks(source, countBytes), runMessages, problems);
+      await scanStream(run, input, textChunks(source, countBytes), submit, problems);
+      await drain();
+      if (whole !== undefined) shared.pool.release(whole.buffer);
     }
+    await drain();
   } catch (error) {
+    await Promise.allSettled(window);
     if (run.signal.aborted) return; // stopped: read again by a resumed run
     totals.unreadable++;
     const after = readBytes > 0 ? ` after ${formatBytes(readBytes)}` : '';
@@ -317,7 +358,7 @@ async function scanStream(
   run: ScanRunConfig,
   input: ScanInput,
   chunks: AsyncIterable<Buffer>,
-  runMessages: (messages: Buffer[], locate: Locate) => Promise<void>,
+  submit: (messages: Buffer[], locate: Locate, leased?: ArrayBuffer, reword?: Reword) => Promise<void>,
   problems: InputProblems,
 ): Promise<void> {
   const framer = new Framer();
@@ -328,10 +369,10 @@ async function scanStream(
     const batch = pending;
     pending = [];
     pendingBytes = 0;
-    await runMessages(
+    await submit(
       batch.map((m) => m.bytes),
-      (m) => {
-        const framed = batch[m.index] ?? batch[0];
+      (i) => {
+        const framed = batch[i] ?? batch[0];
         const where = `${input.label}:${framed?.line ?? 1}`;
         return framed?.element === undefined ? where : `${where} (record ${framed.element + 1})`;
       },
@@ -346,13 +387,22 @@ async function scanStream(
       const message = event.message;
       if (message.kind === 'lines') {
         await flushPending();
-        await runMessages([message.bytes], (m) => {
-          // Decoder problems carry the 1-based line within the segment; 0 means the segment as a whole.
-          if (m.index > 0) return `${input.label}:${message.line + m.index - 1}`;
-          return message.lastLine !== undefined && message.lastLine !== message.line
-            ? `${input.label}:${message.line}-${message.lastLine}`
-            : `${input.label}:${message.line}`;
-        });
+        await submit(
+          [message.bytes],
+          (i) => {
+            // Decoder problems carry the 1-based line within the segment; 0 means the segment as a whole.
+            if (i > 0) return `${input.label}:${message.line + i - 1}`;
+            return message.lastLine !== undefined && message.lastLine !== message.line
+              ? `${input.label}:${message.line}-${message.lastLine}`
+              : `${input.label}:${message.line}`;
+          },
+          undefined,
+          (reason) =>
+            reason.replace(
+              /^Line (\d+) is not JSON/,
+              (_, n: string) => `Line ${message.line + Number(n) - 1} is not JSON`,
+            ),
+        );
         continue;
       }
       pending.push(message);
