@@ -5,7 +5,11 @@ let cli;
 try {
   cli = require('../dist/cli/packet-capture-detector.js');
 } catch (error) {
-  if (error && error.code === 'MODULE_NOT_FOUND' && String(error.message).includes('dist/cli/packet-capture-detector.js')) {
+  if (
+    error &&
+    error.code === 'MODULE_NOT_FOUND' &&
+    String(error.message).includes('dist/cli/packet-capture-detector.js')
+  ) {
     process.stderr.write(
       'packet-capture-detector: not built yet. Run "npm run build" (or "npm ci") first.\n',
     );
