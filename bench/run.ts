@@ -1,11 +1,14 @@
 /**
  * `npm run bench`: the detector's throughput against `JSON.parse` of the same bytes, its peak memory per
- * trigger batch, the function entry's cold start, and the time redaction takes on adversarial text. Timing is not a test (CI runs none of this); the
+ * trigger batch, the function entry's cold start, the time redaction takes on adversarial text, and `scan`
+ * as whole processes (against a parse-all process, on a 1 GB JSON Lines file, from Azurite:
+ * bench/scanProcess.ts). Timing is not a test (CI runs none of this); the
  * figures and how they were taken are in BENCHMARKS.md.
  *
  * Environment: BENCH_BODIES (bodies per scenario, default 2000), BENCH_ROUNDS (timed rounds, default 7),
  * BENCH_MEMORY_RUNS (fresh processes per memory figure, default 3), BENCH_COLD_RUNS (default 15),
- * BENCH_JSON (write the results there as JSON too).
+ * BENCH_SCAN_ROUNDS (alternating process runs of the scan comparison, default 7), BENCH_JSONL_MB (size of the
+ * large JSON Lines file scanned for memory, default 1024), BENCH_JSON (write the results there as JSON too).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +31,8 @@ const BODIES = int('BENCH_BODIES', 2000);
 const ROUNDS = int('BENCH_ROUNDS', 7);
 const MEMORY_RUNS = int('BENCH_MEMORY_RUNS', 3);
 const COLD_RUNS = int('BENCH_COLD_RUNS', 15);
+const SCAN_ROUNDS = int('BENCH_SCAN_ROUNDS', 7);
+const JSONL_MB = int('BENCH_JSONL_MB', 1024);
 const BATCH = 1000;
 const RECORDS_PER_BODY = 200;
 const SEED = 20251222;
@@ -364,6 +369,156 @@ function report(results: readonly ScenarioResult[], cold: ColdStart, load: reado
   return out.join('\n');
 }
 
+/** What bench/scanProcess.ts measures (its JSON output). */
+interface ScanProcess {
+  readonly processLevel: {
+    files: number;
+    bytes: number;
+    records: number;
+    alerts: number;
+    parseMs: number;
+    scanMs: number;
+    parseRuns: number[];
+    scanRuns: number[];
+    ratio: number;
+  };
+  readonly memory: {
+    runs: {
+      bytes: number;
+      records: number;
+      expectedAlerts: number;
+      alerts: number;
+      ms: number;
+      mbPerS: number;
+      peakRss: number;
+    }[];
+    idleRss: number;
+  };
+  readonly blob: {
+    blobs: number;
+    bytes: number;
+    alerts: number;
+    blobMs: number;
+    localMs: number;
+    blobMbPerS: number;
+    localMbPerS: number;
+    downloadMs: number;
+    downloadMbPerS: number;
+  };
+}
+
+/** `scan` as whole processes, in a small process of its own (bench/scanProcess.ts). */
+function measureScanApart(root: string, workDir: string): ScanProcess {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      join(__dirname, 'scanProcess.js'),
+      root,
+      join(workDir, 'scan'),
+      String(SCAN_ROUNDS),
+      String(JSONL_MB),
+    ],
+    {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      maxBuffer: 16 * 1024 * 1024,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  if (r.status !== 0) throw new Error('scan process measurement failed (see above)');
+  return JSON.parse(r.stdout.toString()) as ScanProcess;
+}
+
+function scanReport(scan: ScanProcess): string {
+  const out: string[] = [];
+  const p = scan.processLevel;
+  const mb = (bytes: number) => `${fmt(bytes / 1e6)} MB`;
+  out.push(
+    `Scan as a process (${fmt(p.files)} files of realistic bodies, ${mb(p.bytes)}, ${fmt(p.records)} records; medians of ${p.scanRuns.length} alternating runs; wall time of the whole process, started with only PATH and HOME set):`,
+  );
+  out.push('');
+  const rows: string[][] = [
+    [
+      'node dist/bench/parseAllProcess.js <dir> (read + JSON.parse every file)',
+      fmt(p.parseMs),
+      fmt(p.bytes / 1e6 / (p.parseMs / 1000)),
+      p.parseRuns.map((x) => fmt(x)).join(', '),
+    ],
+    [
+      'packet-capture-detector scan <dir>',
+      fmt(p.scanMs),
+      fmt(p.bytes / 1e6 / (p.scanMs / 1000)),
+      p.scanRuns.map((x) => fmt(x)).join(', '),
+    ],
+    [
+      `packet-capture-detector scan <Azurite container> (${fmt(scan.blob.blobs)} blobs, archive layout)`,
+      fmt(scan.blob.blobMs),
+      fmt(scan.blob.blobMbPerS),
+      '',
+    ],
+    [
+      'packet-capture-detector scan <the same blobs, local copy>',
+      fmt(scan.blob.localMs),
+      fmt(scan.blob.localMbPerS),
+      '',
+    ],
+    [
+      'node dist/bench/downloadAll.js (list + download every blob, 16 at a time, nothing else)',
+      fmt(scan.blob.downloadMs),
+      fmt(scan.blob.downloadMbPerS),
+      '',
+    ],
+  ];
+  out.push(table(['process', 'ms', 'MB/s', 'runs (ms)'], rows));
+  out.push('');
+  const memRows = scan.memory.runs.map((r) => [
+    `scan of one JSON Lines file of ${mb(r.bytes)} (${fmt(r.records)} records)`,
+    fmt(r.ms),
+    fmt(r.mbPerS),
+    `${fmt(r.peakRss / 2 ** 20)} MiB`,
+    `${fmt(r.alerts)} of ${fmt(r.expectedAlerts)}`,
+  ]);
+  memRows.push([
+    'scan --version (the process alone)',
+    '',
+    '',
+    `${fmt(scan.memory.idleRss / 2 ** 20)} MiB`,
+    '',
+  ]);
+  out.push(table(['run', 'ms', 'MB/s', 'peak RSS', 'alerts'], memRows));
+  out.push('');
+  const largest = scan.memory.runs[scan.memory.runs.length - 1];
+  const targets: string[][] = [
+    [
+      'process-level scan / process-level parse-all, same files, identical alerts',
+      `${fmt(p.ratio, 2)}×`,
+      '≥ 4×',
+      p.ratio >= 4 ? 'met' : 'MISSED',
+    ],
+  ];
+  const smallest = scan.memory.runs[0];
+  if (largest && smallest && largest !== smallest) {
+    // Bounded: ten times the file adds less to the peak than a tenth of the extra bytes.
+    const grew = largest.peakRss - smallest.peakRss;
+    const extra = largest.bytes - smallest.bytes;
+    const alertsOk = scan.memory.runs.every((r) => r.alerts === r.expectedAlerts);
+    targets.push([
+      `peak RSS scanning a ${mb(largest.bytes)} JSON Lines file, against one of ${mb(smallest.bytes)}`,
+      `${fmt(largest.peakRss / 2 ** 20)} vs ${fmt(smallest.peakRss / 2 ** 20)} MiB (+${fmt((grew / extra) * 100, 1)} % of the extra bytes)`,
+      'bounded',
+      !alertsOk ? 'MISSED (alerts differ)' : grew < extra / 10 ? 'met' : 'MISSED',
+    ]);
+  }
+  targets.push([
+    'blob source: scan <container> throughput / download-only throughput (Azurite on this machine)',
+    `${fmt(scan.blob.blobMbPerS / scan.blob.downloadMbPerS, 2)}×`,
+    '(reported)',
+    scan.blob.alerts === p.alerts ? 'same alerts as the local copy' : 'MISSED (alerts differ)',
+  ]);
+  out.push(table(['scan target', 'measured', 'target', ''], targets));
+  return out.join('\n');
+}
+
 /** In a small process of its own (bench/coldstart.ts says why), with nothing but PATH and HOME set. */
 function measureColdStartApart(root: string, runs: number): ColdStart {
   const r = spawnSync(process.execPath, [join(__dirname, 'coldstart.js'), root, String(runs)], {
@@ -391,11 +546,20 @@ async function main(): Promise<void> {
   const redaction = measureRedaction(join(__dirname, '../..'), ROUNDS);
   process.stderr.write('cold start\n');
   const cold = measureColdStartApart(join(__dirname, '../..'), COLD_RUNS);
+  process.stderr.write('scan as a process ');
+  const scanDir = mkdtempSync(join(tmpdir(), 'pcd-bench-scan-'));
+  let scan: ScanProcess;
+  try {
+    scan = measureScanApart(join(__dirname, '../..'), scanDir);
+  } finally {
+    rmSync(scanDir, { recursive: true, force: true });
+  }
+  process.stderr.write('\n');
   load.push(loadavg());
-  const text = `${report(results, cold, load)}\n\n${redactionReport(redaction)}`;
+  const text = `${report(results, cold, load)}\n\n${redactionReport(redaction)}\n\n${scanReport(scan)}`;
   process.stdout.write(`${text}\n`);
   const jsonPath = process.env.BENCH_JSON;
-  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ results, cold, load, redaction }, null, 2));
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ results, cold, scan, load, redaction }, null, 2));
 }
 
 main().catch((error: unknown) => {

@@ -15,6 +15,8 @@ export const EXIT_MALFORMED = 1;
 export const EXIT_USAGE = 2;
 /** Alerts could not be delivered (and could not be dead-lettered). */
 export const EXIT_DELIVERY = 3;
+/** `scan`: alerts were not delivered but are safe in the dead-letter container (replay them). */
+export const EXIT_DEAD_LETTERED = 4;
 
 export function writeLine(stream: NodeJS.WritableStream, text: string): void {
   stream.write(`${text}\n`);

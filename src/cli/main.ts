@@ -58,6 +58,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 /** Entry for bin/: real process streams, exit code set without cutting pending output short. */
 export function runCli(): void {
+  // A reader that went away (`... | head -1`) is not an error of the command: no stack trace, no message.
+  // Commands that write a lot stop writing on their own (scan listens too); this keeps the rest quiet.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
   const io: CliIo = {
     stdout: process.stdout,
     stderr: process.stderr,

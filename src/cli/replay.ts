@@ -9,7 +9,7 @@ import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { ALERTS_PREFIX, MALFORMED_PREFIX, type BlobDeadLetterStore } from '../deliver/deadLetter';
 import { fitAlert } from '../deliver/fitAlert';
-import { createDeliveryParts, type DeliveryOverrides } from '../deliver/index';
+import { createDeadLetterStore, createDeliveryParts, type DeliveryOverrides } from '../deliver/index';
 import { retrySettings } from '../deliver/logsIngestionSink';
 import { uploadWithRetry, type UploadClient } from '../deliver/uploader';
 import { nonNegativeInteger, parseCommand, positiveInteger, usageError } from './command';
@@ -28,7 +28,7 @@ with DefaultAzureCredential (e.g. "az login"); needs Monitoring Metrics Publishe
 Blob Data Contributor on the container.
 
 Options:
-  --list                 list dead letters without sending anything
+  --list                 list dead letters without sending anything (needs only the storage settings)
   --prefix <prefix>      only alert dead letters whose name starts with it (e.g. alerts/2025-01-31/)
   --max <n>              replay at most n dead letters
   --budget-seconds <s>   retry budget per dead letter (default 60)
@@ -231,6 +231,35 @@ function formatSummary(s: ReplaySummary): string {
   return `replay: ${s.replayedDeadLetters}/${s.deadLetters} dead letters replayed, ${s.alertsReplayed} alerts accepted, ${s.alertsRemaining} still undelivered, ${s.leased} still leased, ${s.retried} retries, ${s.skipped} skipped, ${s.invalid} unreadable, ${s.malformedDeadLetters} malformed dead letters left in place`;
 }
 
+/** `--list`: the dead letters, one per line (name, size, time written), from the storage settings alone. */
+async function listDeadLetters(
+  settings: Settings,
+  prefix: string | undefined,
+  io: CliIo,
+  overrides: DeliveryOverrides | undefined,
+): Promise<number> {
+  let store: BlobDeadLetterStore;
+  try {
+    store = createDeadLetterStore(settings, { env: io.env, ...overrides });
+  } catch (error) {
+    return usageError(io, 'replay-dead-letters', error);
+  }
+  try {
+    for (const p of prefix ? [prefix] : [ALERTS_PREFIX, MALFORMED_PREFIX]) {
+      for await (const blob of store.list(p)) {
+        writeLine(
+          io.stdout,
+          `${blob.name}\t${blob.size} bytes${blob.createdOn ? `\t${blob.createdOn.toISOString()}` : ''}`,
+        );
+      }
+    }
+  } catch (error) {
+    writeLine(io.stderr, `replay-dead-letters: cannot list ${store.location}: ${errorText(error)}`);
+    return EXIT_REPLAY_INCOMPLETE;
+  }
+  return EXIT_OK;
+}
+
 /**
  * `packet-capture-detector replay-dead-letters`. `overrides` exists for tests (trusting a local
  * certificate); the CLI passes none.
@@ -269,6 +298,12 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
       DEFAULT_LEASE_WAIT_SECONDS,
     );
     settings = loadSettings(io.env, 'cli');
+  } catch (error) {
+    return usageError(io, 'replay-dead-letters', error);
+  }
+  // Listing sends nothing: it needs the storage settings only, not Logs Ingestion's.
+  if (v.list) return listDeadLetters(settings, v.prefix, io, overrides);
+  try {
     if (!settings.logsIngestion) {
       throw new DetectorError(
         'CONFIG_INVALID',
@@ -287,19 +322,6 @@ export async function runReplay(args: string[], io: CliIo, overrides?: DeliveryO
     return usageError(io, 'replay-dead-letters', error);
   }
   const store = parts.deadLetters;
-
-  if (v.list) {
-    const prefixes = v.prefix ? [v.prefix] : [ALERTS_PREFIX, MALFORMED_PREFIX];
-    for (const prefix of prefixes) {
-      for await (const blob of store.list(prefix)) {
-        writeLine(
-          io.stdout,
-          `${blob.name}\t${blob.size} bytes${blob.createdOn ? `\t${blob.createdOn.toISOString()}` : ''}`,
-        );
-      }
-    }
-    return EXIT_OK;
-  }
 
   let summary: ReplaySummary;
   try {

@@ -171,11 +171,17 @@ export const SETTINGS_TABLE = {
         ),
     ),
   }),
+  AZURE_STORAGE_CONNECTION_STRING: spec({
+    required: 'no',
+    description:
+      '`scan` of a blob archive only: a storage connection string for the account the URL names (Azurite, or an account key where identities are not possible). Unset and no SAS in the URL: `DefaultAzureCredential` (needs Storage Blob Data Reader).',
+    schema: text,
+  }),
   DELIVERY_TIME_BUDGET_SECONDS: spec({
     required: 'no',
     default: 240,
     description:
-      'Time one invocation may spend retrying delivery before dead-lettering (below functionTimeout).',
+      "Time one invocation may spend retrying delivery before dead-lettering (below functionTimeout); for `scan`, the whole run's budget: once Logs Ingestion has failed for this long, the rest is dead-lettered at once.",
     schema: z.optional(
       z.coerce
         .number<string>()
@@ -237,6 +243,8 @@ export interface Settings {
   readonly operationStateTable: string;
   readonly operationWindowMs: number;
   readonly deliveryTimeBudgetMs: number;
+  /** `AZURE_STORAGE_CONNECTION_STRING`: credentials for the blob archive `scan` reads, when given. */
+  readonly archiveConnectionString: string | undefined;
 }
 
 export type SettingsPurpose = 'function' | 'cli';
@@ -359,5 +367,6 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
     operationStateStorage: resolveTableStorage(values),
     operationStateTable: withDefault(values, 'OPERATION_STATE_TABLE'),
     operationWindowMs: withDefault(values, 'OPERATION_STATE_WINDOW_MINUTES') * 60_000,
+    archiveConnectionString: values.AZURE_STORAGE_CONNECTION_STRING,
   };
 }

@@ -110,6 +110,9 @@ export function prefilterFor(rules: readonly DetectionRule[]): Prefilter {
 const MAX_ESCAPES = 4096;
 const MAX_FOLD_WINDOWS = 64;
 
+/** `\u`, the start of an escape, as bytes: a string argument would be converted again on every call. */
+const ESCAPE_BYTES = Buffer.from('\\u', 'latin1');
+
 /** ASCII upper-casing table for bytes and UTF-16 code units below 128. */
 const UPPER = new Uint8Array(128);
 for (let i = 0; i < 128; i++) UPPER[i] = i >= 0x61 && i <= 0x7a ? i - 0x20 : i;
@@ -177,7 +180,7 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
     if (!operationKeyBytes.some((k) => buf.includes(k))) return 'noOperationField';
     if (scanner.scanBytes(buf)) return 'needle';
     let escapes = 0;
-    for (let p = buf.indexOf('\\u'); p !== -1; p = buf.indexOf('\\u', p + 2)) {
+    for (let p = buf.indexOf(ESCAPE_BYTES); p !== -1; p = buf.indexOf(ESCAPE_BYTES, p + 2)) {
       const code = hexAt(buf, p + 2);
       if (code < 0 || dangerousCodes.has(code) || ++escapes > MAX_ESCAPES) return 'escape';
     }
@@ -186,8 +189,12 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
       const reach = 3 * maxNeedle;
       let windows = 0;
       for (const [lead, sequences] of foldingByLead) {
-        for (let p = buf.indexOf(lead); p !== -1; p = buf.indexOf(lead, p + 1)) {
-          const seq = sequences.find((s) => bytesAt(buf, p, s));
+        // A lead byte with one folding character (`ß` for 0xC3) is searched as the whole sequence: the
+        // other characters of that lead (é, ü, ö: every German or French name) are skipped inside indexOf.
+        const only = sequences.length === 1 ? sequences[0] : undefined;
+        const find = (from: number): number => (only ? buf.indexOf(only, from) : buf.indexOf(lead, from));
+        for (let p = find(0); p !== -1; p = find(p + 1)) {
+          const seq = only ?? sequences.find((s) => bytesAt(buf, p, s));
           if (!seq) continue;
           if (++windows > MAX_FOLD_WINDOWS) return 'fold';
           const text = buf.toString(

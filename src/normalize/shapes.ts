@@ -57,7 +57,7 @@ export const FIELD_SOURCES = {
   // AzureActivity's TenantId is the workspace's id; the Entra tenant comes from the claims there.
   tenantId: { DiagnosticExport: ['tenantId'], Rest: ['tenantId'], AzureActivity: [] },
   level: { DiagnosticExport: ['level'], Rest: ['level'], AzureActivity: ['Level'] },
-  caller: { DiagnosticExport: [], Rest: ['caller'], AzureActivity: ['Caller'] },
+  caller: { DiagnosticExport: ['caller'], Rest: ['caller'], AzureActivity: ['Caller'] },
   subscriptionId: { DiagnosticExport: [], Rest: ['subscriptionId'], AzureActivity: ['SubscriptionId'] },
   resourceGroup: { DiagnosticExport: [], Rest: ['resourceGroupName'], AzureActivity: ['ResourceGroup'] },
   claims: {

@@ -183,6 +183,19 @@ describe('replay-dead-letters', () => {
     expect(h.li.rows.length).toBe(rows);
   });
 
+  it('lists with the storage settings alone: no Logs Ingestion settings needed to send nothing', async () => {
+    await outage(1, 500, ['7']);
+    const storageOnly = Object.fromEntries(
+      Object.entries(h.env).filter(([k]) => !k.startsWith('LOGS_INGESTION_')),
+    );
+    const io = captureIo(storageOnly);
+    expect(await runReplay(['--list'], io, { ...h.overrides, retry: undefined })).toBe(0);
+    expect(io.out()).toMatch(/^alerts\/\S+_p7_s1-2_\S+\.json\t\d+ bytes/m);
+    const none = captureIo({});
+    expect(await runReplay(['--list'], none)).toBe(2);
+    expect(none.err()).toMatch(/No dead-letter store is configured/);
+  });
+
   it('answers usage and configuration errors with exit 2', async () => {
     expect((await replay(['--bogus'])).code).toBe(2);
     expect((await replay(['--max', '0'])).code).toBe(2);

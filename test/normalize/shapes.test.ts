@@ -168,10 +168,7 @@ describe('fail open on minor fields', () => {
 
   it('counts records with dropped fields in the batch', () => {
     const success = nw.export[2]!;
-    const r = detectBatch(
-      [{ records: [{ ...success, caller: null, location: null, properties: [] }] }],
-      () => ({}),
-    );
+    const r = detectBatch([{ records: [{ ...success, location: null, properties: [] }] }], () => ({}));
     expect(r.alerts).toHaveLength(1);
     expect(r.counts.fieldsDropped).toBe(1);
     expect([...(r.alerts[0]!.Context.dropped_fields as string[])].sort()).toEqual(['location', 'properties']);
