@@ -38,7 +38,19 @@ export const ALERT_COLUMNS = [
     type: 'string',
     description: 'Alert title, `Azure Network Packet Capture Enabled in [<location>]`.',
   },
-  { name: 'Severity', type: 'string', description: 'Informational, Low, Medium or High (Sentinel names).' },
+  {
+    name: 'Severity',
+    type: 'string',
+    description:
+      "Informational, Low, Medium or High (Sentinel names), from the evidence: the rule's severity rationale (README › The detection).",
+  },
+  {
+    name: 'SeverityReason',
+    type: 'string',
+    description:
+      "Why the row has its severity, in words (for a capture: where its traffic goes and whether that is outside the captured resource's subscription).",
+    defaultWhenMissing: 'Not recorded: the row was written before the detector gave its severity reasons.',
+  },
   {
     name: 'Tactics',
     type: 'string',

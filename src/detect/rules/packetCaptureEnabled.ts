@@ -10,6 +10,7 @@ import { parseResourceId, type ActivityEvent } from '../../normalize/activityEve
 import { detailSources, detailValues, mergeDetails } from '../details';
 import type { DetectionRule, Finding, OperationDetails, OperationPattern } from '../types';
 import { collectCaptureDetails, regionFromResourceId, type CaptureKind } from './packetCaptureDetails';
+import { assessCaptureSeverity, CAPTURE_SEVERITY_RATIONALE } from './packetCaptureSeverity';
 
 export type { CaptureKind } from './packetCaptureDetails';
 
@@ -130,11 +131,12 @@ function locate(event: ActivityEvent, details: OperationDetails): Finding['locat
 
 export const packetCaptureEnabled: DetectionRule = {
   id: 'Azure.MonitorActivity.Network.PacketCaptureEnabled',
-  version: '2.0.0',
+  version: '2.1.0',
   displayName: 'Azure Network Packet Capture Enabled',
   description:
     'Detects when an Azure packet capture or traffic mirror is started: Network Watcher packet captures, virtual network gateway, connection and Virtual WAN VPN captures, Azure Firewall captures, and virtual network TAPs. Packet capture could let a threat actor inspect unencrypted network traffic and extract credentials or data. While packet capture is a legitimate diagnostics tool, adversaries may abuse it to sniff credentials or intercept sensitive data in transit.',
   severity: 'Medium',
+  severityRationale: CAPTURE_SEVERITY_RATIONALE,
   tactics: [{ id: 'TA0006', name: 'Credential Access', sentinelName: 'CredentialAccess' }],
   techniques: [{ id: 'T1040', name: 'Network Sniffing' }],
   tags: ['Credential Access', 'Network Sniffing'],
@@ -191,6 +193,7 @@ export const packetCaptureEnabled: DetectionRule = {
           ? { requestedOperation: 'unknown (no record of the operation carried its request body)' }
           : {}),
       },
+      severity: assessCaptureSeverity(event, match.kind, details),
     };
   },
 
