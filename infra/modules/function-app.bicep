@@ -105,6 +105,8 @@ var appSettings = [
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'DEAD_LETTER_CONTAINER', value: deadLetterContainerName }
   { name: 'OPERATION_STATE_TABLE', value: operationStateTableName }
+  // The repository's allowlist, shipped in the package (npm run package); the Sentinel watchlist is the same file.
+  { name: 'ALLOWLIST_PATH', value: 'allowlist.csv' }
   // Not a secret: with local auth disabled on the component, ingestion also needs the Entra token below.
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }

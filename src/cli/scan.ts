@@ -17,6 +17,7 @@ import type {
   MalformedStore,
 } from '../pipeline/ports';
 import { runBatch } from '../pipeline/runBatch';
+import { loadAllowlistFile, type Allowlist } from '../triage/allowlist';
 import { oneOf, parseCommand, usageError } from './command';
 import { expandInputs } from './files';
 import {
@@ -44,6 +45,9 @@ Options:
   --format jsonl|table   jsonl: one alert row per line (default when stdout is not a terminal)
                          table: a readable table (default on a terminal)
   --stdout               print alerts even when Logs Ingestion settings are present
+  --allowlist FILE       apply this allowlist CSV (README › Tuning) instead of ALLOWLIST_PATH: alerts a row
+                         matches are still output, with Suppressed true and the row's reason and line;
+                         a bad row is a usage error naming its line
   --validate             parse and validate every file; by default a well-formed file with no capture
                          operation is skipped unparsed (the byte prefilter), so damage inside it is not reported
   -h, --help             show this help
@@ -90,6 +94,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
         format: { type: 'string' },
         stdout: { type: 'boolean', default: false },
         validate: { type: 'boolean', default: false },
+        allowlist: { type: 'string' },
       },
     },
     args,
@@ -98,10 +103,12 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   if (!parsed.ok) return parsed.exit;
   let format: 'jsonl' | 'table';
   let settings: Settings;
+  let allowlist: Allowlist | undefined;
   let files;
   try {
     format = oneOf('--format', parsed.values.format, ['jsonl', 'table'], io.stdout.isTTY ? 'table' : 'jsonl');
     settings = loadSettings(io.env, 'cli');
+    if (parsed.values.allowlist !== undefined) allowlist = loadAllowlistFile(parsed.values.allowlist);
     files = await expandInputs(parsed.positionals, io.stdin);
   } catch (error) {
     return usageError(io, 'scan', error);
@@ -129,6 +136,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
       operationState: new MemoryOperationStateStore(),
       // Malformed lines stay in the scanned files (named on stderr); only alerts are delivered.
       malformedStore: new InputFilesMalformedStore(),
+      ...(allowlist === undefined ? {} : { allowlist }),
     });
   } catch (error) {
     return usageError(io, 'scan', error);

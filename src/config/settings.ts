@@ -4,9 +4,11 @@
  * configuration table is generated from it and the Bicep app settings are tested against it, so a setting
  * is added here and nowhere else.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { ALERT_STREAM_NAME } from '../alert/columns';
 import { DetectorError } from '../lib/errors';
 import * as z from '../lib/zod';
+import { loadAllowlistFile, SHIPPED_ALLOWLIST_FILE, type Allowlist } from '../triage/allowlist';
 
 /** When a setting must be given: by the function in Azure, to deliver to Log Analytics, or never. */
 export type RequiredWhen = 'function' | 'delivery' | 'no';
@@ -171,6 +173,11 @@ export const SETTINGS_TABLE = {
         ),
     ),
   }),
+  ALLOWLIST_PATH: spec({
+    required: 'no',
+    description: `CSV allowlist of known, legitimate captures (README › Tuning): an alert a row matches is still written, with \`Suppressed\` = true and the row's reason and line, and raises no incident. Read and checked once at start-up: a bad row stops the start (\`CONFIG_INVALID\`, naming the line). A relative path is resolved against the function's package root (the deployment sets \`${SHIPPED_ALLOWLIST_FILE}\`, the repository's file, shipped in the package) or, for the CLI, the working directory; \`scan --allowlist\` overrides it. Unset: nothing is allowlisted.`,
+    schema: text,
+  }),
   DELIVERY_TIME_BUDGET_SECONDS: spec({
     required: 'no',
     default: 240,
@@ -237,9 +244,16 @@ export interface Settings {
   readonly operationStateTable: string;
   readonly operationWindowMs: number;
   readonly deliveryTimeBudgetMs: number;
+  /** The allowlist `ALLOWLIST_PATH` names, parsed; undefined when unset. */
+  readonly allowlist: Allowlist | undefined;
 }
 
 export type SettingsPurpose = 'function' | 'cli';
+
+export interface LoadOptions {
+  /** What a relative `ALLOWLIST_PATH` is resolved against (the function: its package root); default the working directory. */
+  readonly baseDir?: string;
+}
 
 function trimmed(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -301,10 +315,15 @@ function resolveHostStorage(values: Values): StorageEndpoint | undefined {
 }
 
 /**
- * Validates the environment. Throws one `CONFIG_INVALID` error that names every problem, so a deployment
- * is fixed in one round trip rather than one setting at a time.
+ * Validates the environment, and reads the allowlist `ALLOWLIST_PATH` names. Throws one `CONFIG_INVALID`
+ * error that names every problem (every bad allowlist line included), so a deployment is fixed in one round
+ * trip rather than one setting at a time.
  */
-export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): Settings {
+export function loadSettings(
+  env: NodeJS.ProcessEnv,
+  purpose: SettingsPurpose,
+  options: LoadOptions = {},
+): Settings {
   const { values, problems, issues } = parseValues(env);
   // Presence rules are checked on the raw environment, so they are reported even when a value is malformed.
   const present = (name: string) => trimmed(env, name) !== undefined;
@@ -326,6 +345,19 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
       problems.push(
         'LOGS_INGESTION_ENDPOINT and LOGS_INGESTION_RULE_ID are required for the function in Azure (alerts go to stdout only when AZURE_FUNCTIONS_ENVIRONMENT=Development, as under func start)',
       );
+    }
+  }
+
+  let allowlist: Allowlist | undefined;
+  const allowlistPath = values.ALLOWLIST_PATH;
+  if (allowlistPath !== undefined) {
+    const path = isAbsolute(allowlistPath) ? allowlistPath : resolve(options.baseDir ?? '.', allowlistPath);
+    try {
+      allowlist = loadAllowlistFile(path);
+    } catch (error) {
+      issues.push(error);
+      const message = error instanceof Error ? error.message : String(error);
+      problems.push(`ALLOWLIST_PATH: ${message.replace(/\n- /g, '\n  - ')}`);
     }
   }
 
@@ -359,5 +391,6 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
     operationStateStorage: resolveTableStorage(values),
     operationStateTable: withDefault(values, 'OPERATION_STATE_TABLE'),
     operationWindowMs: withDefault(values, 'OPERATION_STATE_WINDOW_MINUTES') * 60_000,
+    allowlist,
   };
 }

@@ -13,6 +13,7 @@ import type { StoragePipelineOptions } from '@azure/storage-blob';
 import type { Settings } from '../config/settings';
 import { DetectorError } from '../lib/errors';
 import type { AlertSink, Delivery, Logger, MalformedStore, OperationStateStore } from '../pipeline/ports';
+import type { Allowlist } from '../triage/allowlist';
 import { MemoryOperationStateStore } from '../state/memoryStore';
 import { TableOperationStateStore } from '../state/tableStore';
 import { chooseCredential, describeCredential, lazyCredential } from './credential';
@@ -45,6 +46,8 @@ export interface DeliveryOptions extends DeliveryOverrides {
   readonly malformedStore?: MalformedStore;
   /** The lifecycle join's state (scan: its own, in memory); default: the host storage's table, shared. */
   readonly operationState?: OperationStateStore;
+  /** The allowlist to apply instead of the settings' (`scan --allowlist`). */
+  readonly allowlist?: Allowlist;
 }
 
 export interface DetectorDelivery extends Delivery {
@@ -147,15 +150,17 @@ export function createDelivery(
   options: DeliveryOptions = {},
 ): DetectorDelivery {
   const li = settings.logsIngestion;
-  const join = {
+  const allowlist = options.allowlist ?? settings.allowlist;
+  const batchParts = {
     operationState: operationStateFor(settings, options),
     operationWindowMs: settings.operationWindowMs,
+    ...(allowlist === undefined ? {} : { allowlist }),
   };
   if (!li || options.local === true) {
     return {
       sink: options.localSink ?? new StdoutSink(),
       malformedStore: options.malformedStore ?? options.localMalformedStore ?? new StderrMalformedStore(),
-      ...join,
+      ...batchParts,
     };
   }
 
@@ -173,7 +178,9 @@ export function createDelivery(
         deadLetters: parts.deadLetters.location,
         credential: describeCredential(chooseCredential(process.env, settings.managedIdentityClientId)),
         budgetMs: settings.deliveryTimeBudgetMs,
-        operationState: join.operationState.name,
+        operationState: batchParts.operationState.name,
+        allowlist:
+          allowlist === undefined ? 'none' : `${allowlist.source} (${allowlist.entries.length} rows)`,
       });
     }
   }
@@ -189,6 +196,6 @@ export function createDelivery(
     sink,
     malformedStore: options.malformedStore ?? parts.deadLetters,
     deadLetters: parts.deadLetters,
-    ...join,
+    ...batchParts,
   };
 }

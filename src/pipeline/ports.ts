@@ -8,6 +8,7 @@ import type { AlertRow } from '../alert/columns';
 import type { OperationDetails } from '../detect/types';
 import type { ErrorCode } from '../lib/errors';
 import type { ActivityEvent, Phase } from '../normalize/activityEvent';
+import type { Allowlist } from '../triage/allowlist';
 
 /** Where one message came from: trigger metadata for Event Hubs, a file path for the CLI. */
 export interface MessageMeta {
@@ -125,6 +126,8 @@ export interface Delivery {
   readonly operationState?: OperationStateStore;
   /** How long an operation's state is kept for its later records (ms). */
   readonly operationWindowMs?: number;
+  /** Known, legitimate captures: rows an entry matches are written Suppressed (src/triage/). Absent: none. */
+  readonly allowlist?: Allowlist;
 }
 
 export interface BatchCounts {
@@ -147,6 +150,8 @@ export interface BatchCounts {
   /** Operations joined with the state of earlier batches; and rows that complete earlier alerts. */
   readonly joined: number;
   readonly completing: number;
+  /** Rows the allowlist suppressed (written with Suppressed = true and the entry's reason). */
+  readonly allowlisted?: number;
 }
 
 export interface BatchOutcome extends BatchCounts, DeliveryReport {
