@@ -104,6 +104,10 @@ export function buildAlert(
     CallerKind: event.callerKind,
     CallerObjectId: event.callerObjectId,
     CallerAppId: event.callerAppId,
+    // Unknown until triage reads the caller's history (src/triage/history.ts).
+    CallerPriorCaptures: -1,
+    CallerIpPriorCaptures: -1,
+    CallerLastPriorCapture: '',
     CorrelationId: event.correlationId,
     AadTenantId: event.tenantId,
     Category: event.category,

@@ -116,6 +116,27 @@ export const ALERT_COLUMNS = [
     defaultWhenMissing: '',
   },
   {
+    name: 'CallerPriorCaptures',
+    type: 'int',
+    description:
+      'Runbook step 3 at detection time: capture or mirror operations the same principal (object id, else Caller) started in the 90 days before this one, as the detector recorded them (allowlisted ones included); -1 when unknown (no caller, no history store, or it failed).',
+    defaultWhenMissing: -1,
+  },
+  {
+    name: 'CallerIpPriorCaptures',
+    type: 'int',
+    description:
+      'The same for the caller IP address: captures started from it in the 90 days before this one; -1 when unknown (no IP, or no history).',
+    defaultWhenMissing: -1,
+  },
+  {
+    name: 'CallerLastPriorCapture',
+    type: 'datetime',
+    description:
+      "When the principal's latest capture before this one started (EventTime), within those 90 days; empty when none or unknown.",
+    defaultWhenMissing: '',
+  },
+  {
     name: 'CorrelationId',
     type: 'string',
     description: 'Correlation id shared by the records of one operation.',

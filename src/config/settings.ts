@@ -158,6 +158,16 @@ export const SETTINGS_TABLE = {
       'OPERATION_STATE_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
     ),
   }),
+  CAPTURE_HISTORY_TABLE: spec({
+    required: 'no',
+    default: 'packetcapturehistory',
+    description:
+      "Table of the host storage that keeps each principal's and caller IP's capture starts of the last 90 days, for the alert's runbook step 3 answer (`CallerPriorCaptures`). Without table storage: process memory.",
+    schema: matching(
+      /^[A-Za-z][A-Za-z0-9]{2,62}$/,
+      'CAPTURE_HISTORY_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
+    ),
+  }),
   OPERATION_STATE_WINDOW_MINUTES: spec({
     required: 'no',
     default: 360,
@@ -243,6 +253,8 @@ export interface Settings {
   readonly operationStateStorage: StorageEndpoint | undefined;
   readonly operationStateTable: string;
   readonly operationWindowMs: number;
+  /** The host storage's table (same service as the operation state) for each caller's capture history. */
+  readonly captureHistoryTable: string;
   readonly deliveryTimeBudgetMs: number;
   /** The allowlist `ALLOWLIST_PATH` names, parsed; undefined when unset. */
   readonly allowlist: Allowlist | undefined;
@@ -391,6 +403,7 @@ export function loadSettings(
     operationStateStorage: resolveTableStorage(values),
     operationStateTable: withDefault(values, 'OPERATION_STATE_TABLE'),
     operationWindowMs: withDefault(values, 'OPERATION_STATE_WINDOW_MINUTES') * 60_000,
+    captureHistoryTable: withDefault(values, 'CAPTURE_HISTORY_TABLE'),
     allowlist,
   };
 }

@@ -14,6 +14,9 @@ import type { Settings } from '../config/settings';
 import { DetectorError } from '../lib/errors';
 import type { AlertSink, Delivery, Logger, MalformedStore, OperationStateStore } from '../pipeline/ports';
 import type { Allowlist } from '../triage/allowlist';
+import type { CaptureHistoryStore } from '../triage/history';
+import { TableCaptureHistoryStore } from '../state/historyTableStore';
+import { MemoryCaptureHistoryStore } from '../state/memoryHistoryStore';
 import { MemoryOperationStateStore } from '../state/memoryStore';
 import { TableOperationStateStore } from '../state/tableStore';
 import { chooseCredential, describeCredential, lazyCredential } from './credential';
@@ -24,6 +27,7 @@ import type { RetrySettings, UploadClient, UploadHooks } from './uploader';
 
 export { LogMalformedStore, StderrMalformedStore, StdoutSink } from './local';
 export { MemoryOperationStateStore } from '../state/memoryStore';
+export { MemoryCaptureHistoryStore } from '../state/memoryHistoryStore';
 
 /** For tests and tools: trust a local certificate, shorten timings. Production passes none. */
 export interface DeliveryOverrides {
@@ -48,6 +52,8 @@ export interface DeliveryOptions extends DeliveryOverrides {
   readonly operationState?: OperationStateStore;
   /** The allowlist to apply instead of the settings' (`scan --allowlist`). */
   readonly allowlist?: Allowlist;
+  /** The callers' capture history (scan: its own, in memory); default: the host storage's table, shared. */
+  readonly captureHistory?: CaptureHistoryStore;
 }
 
 export interface DetectorDelivery extends Delivery {
@@ -63,6 +69,7 @@ export interface DeliveryParts {
 
 const shared = new WeakMap<Settings, DeliveryParts>();
 const sharedState = new WeakMap<Settings, OperationStateStore>();
+const sharedHistory = new WeakMap<Settings, CaptureHistoryStore>();
 
 function credentialFor(settings: Settings, overrides: DeliveryOverrides) {
   return lazyCredential(chooseCredential(overrides.env ?? process.env, settings.managedIdentityClientId));
@@ -133,6 +140,35 @@ function operationStateFor(settings: Settings, options: DeliveryOptions): Operat
   return store;
 }
 
+/**
+ * Where each caller's capture history is kept: a table of the host storage (the same service as the
+ * operation state), else process memory (the history then spans one process's batches).
+ */
+export function createCaptureHistoryStore(
+  settings: Settings,
+  overrides: DeliveryOverrides = {},
+): CaptureHistoryStore {
+  const storage = settings.operationStateStorage;
+  if (storage === undefined) return new MemoryCaptureHistoryStore();
+  return new TableCaptureHistoryStore({
+    storage,
+    table: settings.captureHistoryTable,
+    credential: credentialFor(settings, overrides),
+    ...(overrides.tableClientOptions ? { clientOptions: overrides.tableClientOptions } : {}),
+  });
+}
+
+function captureHistoryFor(settings: Settings, options: DeliveryOptions): CaptureHistoryStore {
+  if (options.captureHistory) return options.captureHistory;
+  if (hasOverrides(options)) return createCaptureHistoryStore(settings, options);
+  let store = sharedHistory.get(settings);
+  if (!store) {
+    store = createCaptureHistoryStore(settings);
+    sharedHistory.set(settings, store);
+  }
+  return store;
+}
+
 function hasOverrides(o: DeliveryOverrides): boolean {
   return (
     o.env !== undefined ||
@@ -154,6 +190,7 @@ export function createDelivery(
   const batchParts = {
     operationState: operationStateFor(settings, options),
     operationWindowMs: settings.operationWindowMs,
+    captureHistory: captureHistoryFor(settings, options),
     ...(allowlist === undefined ? {} : { allowlist }),
   };
   if (!li || options.local === true) {
@@ -179,6 +216,7 @@ export function createDelivery(
         credential: describeCredential(chooseCredential(process.env, settings.managedIdentityClientId)),
         budgetMs: settings.deliveryTimeBudgetMs,
         operationState: batchParts.operationState.name,
+        captureHistory: batchParts.captureHistory.name,
         allowlist:
           allowlist === undefined ? 'none' : `${allowlist.source} (${allowlist.entries.length} rows)`,
       });

@@ -9,6 +9,7 @@ import type { OperationDetails } from '../detect/types';
 import type { ErrorCode } from '../lib/errors';
 import type { ActivityEvent, Phase } from '../normalize/activityEvent';
 import type { Allowlist } from '../triage/allowlist';
+import type { CaptureHistoryStore } from '../triage/history';
 
 /** Where one message came from: trigger metadata for Event Hubs, a file path for the CLI. */
 export interface MessageMeta {
@@ -128,6 +129,8 @@ export interface Delivery {
   readonly operationWindowMs?: number;
   /** Known, legitimate captures: rows an entry matches are written Suppressed (src/triage/). Absent: none. */
   readonly allowlist?: Allowlist;
+  /** Each caller's captures of the last 90 days (runbook step 3). Absent: rows say -1 (unknown). */
+  readonly captureHistory?: CaptureHistoryStore;
 }
 
 export interface BatchCounts {

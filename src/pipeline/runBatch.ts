@@ -121,7 +121,14 @@ export async function runBatch(
   });
   const joined = await joinAcrossBatches(detected, delivery, now, logger);
   // Every row the batch emits, completing rows included, goes through triage last.
-  const triaged = triage(joined.alerts, { allowlist: delivery.allowlist, now });
+  const triaged = await triage(joined.alerts, {
+    now,
+    ...(delivery.allowlist ? { allowlist: delivery.allowlist } : {}),
+    ...(delivery.captureHistory ? { history: delivery.captureHistory } : {}),
+    warn: (message, fields) => {
+      logger.warn(message, fields);
+    },
+  });
   const result: BatchResult = {
     ...joined,
     alerts: triaged.rows,

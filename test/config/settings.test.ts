@@ -47,6 +47,7 @@ describe('loadSettings', () => {
       operationStateStorage: undefined,
       operationStateTable: 'packetcaptureoperations',
       operationWindowMs: 360 * 60_000,
+      captureHistoryTable: 'packetcapturehistory',
       allowlist: undefined,
     });
   });
@@ -127,6 +128,7 @@ describe('the settings table', () => {
       DELIVERY_TIME_BUDGET_SECONDS: String(loaded.deliveryTimeBudgetMs / 1000),
       OPERATION_STATE_TABLE: loaded.operationStateTable,
       OPERATION_STATE_WINDOW_MINUTES: String(loaded.operationWindowMs / 60_000),
+      CAPTURE_HISTORY_TABLE: loaded.captureHistoryTable,
     });
   });
 });
