@@ -86,6 +86,7 @@ export function buildAlert(
     RuleId: rule.id,
     RuleVersion: rule.version,
     AlertTitle: rule.title(event, finding),
+    AlertSummary: finding.summary ?? rule.title(event, finding),
     Severity: finding.severity?.level ?? rule.severity,
     SeverityReason: finding.severity?.reason ?? defaultSeverityReason(rule),
     Tactics: rule.tactics.map((t) => t.sentinelName).join(','),

@@ -39,6 +39,13 @@ export const ALERT_COLUMNS = [
     description: 'Alert title, `Azure Network Packet Capture Enabled in [<location>]`.',
   },
   {
+    name: 'AlertSummary',
+    type: 'string',
+    description:
+      'What is captured and where it goes, in one line (the Sentinel alert name), e.g. `Network Watcher packet capture of vmss-api to storage account stcapturesink in another subscription (…)`.',
+    defaultWhenMissing: '',
+  },
+  {
     name: 'Severity',
     type: 'string',
     description:

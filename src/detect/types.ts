@@ -61,6 +61,8 @@ export interface Finding {
    * (`severity`, reasoned by its entry in `severityRationale`). Never a level the rationale does not declare.
    */
   readonly severity?: FindingSeverity;
+  /** What is captured and where it goes, in one line (the incident's name); absent: the alert title. */
+  readonly summary?: string;
 }
 
 /** Which record of an operation revealed a detail: its request body (Start), its response body (Accept). */

@@ -83,17 +83,27 @@ function accountOfUrl(url: string): string | undefined {
 
 const sameSubscription = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
+export interface CaptureAssessment {
+  readonly severity: FindingSeverity;
+  /** Where the traffic goes, as a short phrase for the alert's summary; undefined when the records do not say. */
+  readonly where: string | undefined;
+}
+
 /** The severity of a capture with these details (the firing record's own bodies merged with its operation's). */
-export function assessCaptureSeverity(
+export function assessCapture(
   event: ActivityEvent,
   kind: CaptureKind,
   details: OperationDetails,
-): FindingSeverity {
-  const { level, reason } = assess(event, kind, details);
-  return { level, reason: `${reason.charAt(0).toUpperCase()}${reason.slice(1)}` };
+): CaptureAssessment {
+  const { level, reason, where } = assess(event, kind, details);
+  return { severity: { level, reason: `${reason.charAt(0).toUpperCase()}${reason.slice(1)}` }, where };
 }
 
-function assess(event: ActivityEvent, kind: CaptureKind, details: OperationDetails): FindingSeverity {
+function assess(
+  event: ActivityEvent,
+  kind: CaptureKind,
+  details: OperationDetails,
+): FindingSeverity & { where: string | undefined } {
   const mirror = kind === 'VirtualNetworkTap' || kind === 'NetworkInterfaceTap';
   const goes = mirror ? 'the traffic is mirrored to' : 'the capture is written to';
   const own = parseResourceId(event.resourceId).subscriptionId || event.subscriptionId;
@@ -111,6 +121,7 @@ function assess(event: ActivityEvent, kind: CaptureKind, details: OperationDetai
     return {
       level: 'Medium',
       reason: `${goes} ${shown(placed[0]?.id ?? urls[0] ?? '')}, but the record names no subscription for the captured resource to compare it with.`,
+      where: placed[0]?.what ?? shown(urls[0] ?? ''),
     };
   }
   const outside = placed.find((p) => p.subscription !== '' && !sameSubscription(p.subscription, own));
@@ -118,6 +129,7 @@ function assess(event: ActivityEvent, kind: CaptureKind, details: OperationDetai
     return {
       level: 'High',
       reason: `${goes} ${outside.what} in subscription ${outside.subscription}, outside the captured resource's subscription ${own}.`,
+      where: `${outside.what} in another subscription (${outside.subscription})`,
     };
   }
   const ownedAccounts = new Set(
@@ -129,12 +141,14 @@ function assess(event: ActivityEvent, kind: CaptureKind, details: OperationDetai
       return {
         level: 'High',
         reason: `${goes} ${shown(url)}, which is not an Azure Storage endpoint: nothing places it in the captured resource's subscription ${own}.`,
+        where: `${shown(url)}, not an Azure Storage endpoint`,
       };
     }
     if (!ownedAccounts.has(account)) {
       return {
         level: 'High',
         reason: `${goes} storage account ${account} through a SAS URL (${shown(url)}), and no resource id in the operation's records places that account in the captured resource's subscription ${own}: a SAS URL can name an account in any subscription or tenant.`,
+        where: `storage account ${account} by SAS URL, not shown to be in its subscription`,
       };
     }
   }
@@ -143,21 +157,28 @@ function assess(event: ActivityEvent, kind: CaptureKind, details: OperationDetai
     return {
       level: 'Medium',
       reason: `${goes} ${inside.what} in the captured resource's own subscription ${own}.`,
+      where: `${inside.what} in its own subscription`,
     };
   }
   if (other !== undefined) {
     return {
       level: 'Medium',
       reason: `${goes} ${shown(other)}, which is neither a resource id nor a URL: the detector cannot place it.`,
+      where: shown(other),
     };
   }
   if (local !== '') {
-    return { level: 'Medium', reason: `the capture is kept on the captured machine (${shown(local)}).` };
+    return {
+      level: 'Medium',
+      reason: `the capture is kept on the captured machine (${shown(local)}).`,
+      where: `the captured machine (${shown(local)})`,
+    };
   }
   return {
     level: 'Medium',
     reason: mirror
       ? "the operation's records do not say where the traffic is mirrored."
       : "the operation's records do not say where the capture is written (gateway and connection starts name no destination).",
+    where: undefined,
   };
 }

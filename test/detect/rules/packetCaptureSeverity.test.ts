@@ -83,3 +83,45 @@ describe.each(Object.entries(SHAPES))('severity from evidence (%s shape)', (_sha
 it('covers every capture start of the fixtures', () => {
   expect(EXPECTED).toHaveLength(13);
 });
+
+describe('the one-line summary says what is captured and where it goes (the Sentinel alert name)', () => {
+  it.each([
+    [
+      'network-watcher-vmss-cross-sub',
+      `Network Watcher packet capture of vmss-api to storage account stcapturesink in another subscription (${B})`,
+    ],
+    [
+      'network-watcher-vm',
+      'Network Watcher packet capture of vm-web01 to storage account stdiagweu01 in its own subscription',
+    ],
+    [
+      'virtual-network-tap-lb-cross-sub',
+      `Traffic mirror through virtual network TAP VTAP-TO-EXTERNAL-LB to load balancer lb-collector (frontend fe-vxlan) in another subscription (${B})`,
+    ],
+    [
+      'azure-firewall-start',
+      'Packet capture on Azure Firewall AFW-HUB-WEU to storage account stafwpcap01 by SAS URL, not shown to be in its subscription',
+    ],
+    [
+      'virtual-network-gateway',
+      'Packet capture on virtual network gateway VGW-HUB-WEU (destination not in the records)',
+    ],
+    [
+      'network-interface-tap',
+      'Traffic mirror of network interface NIC-PAY-DB01 to virtual network TAP vtap-prod-mirror in its own subscription',
+    ],
+  ])('%s', (name, summary) => {
+    const { alerts } = detectBatch([SHAPES.export(name)], () => ({}));
+    expect(alerts[0]?.AlertSummary).toBe(summary);
+  });
+
+  it("names the capture itself while a Network Watcher capture's VM is not known yet (its Success record alone)", () => {
+    const body = JSON.parse(SHAPES.export('network-watcher-vmss-cross-sub')) as {
+      records: { resultType: string }[];
+    };
+    const success = JSON.stringify({ records: body.records.filter((r) => r.resultType === 'Success') });
+    expect(detectBatch([success], () => ({})).alerts[0]?.AlertSummary).toMatch(
+      /^Network Watcher packet capture \S+ \(destination not in the records\)$/,
+    );
+  });
+});
