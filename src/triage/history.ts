@@ -51,16 +51,20 @@ export function historyKey(kind: 'principal' | 'ip', value: string): string {
   return createHash('sha256').update(`${kind}\n${value}`).digest('hex').slice(0, 40);
 }
 
-/** Who started the capture (object id, else the caller's name or app id) and from where, as keys. */
-export function historyKeysOf(row: AlertRow): { principal?: string; ip?: string } {
-  const principal = (row.CallerObjectId.trim() || row.Caller.trim()).toLowerCase();
+/**
+ * Who started the capture and from where, as keys: the principal under each of its names (Caller and its object
+ * id: export shapes do not always carry both, so a history under one would miss the other), never CallerAppId
+ * (for a user that is the client app, which every other user of it shares); the caller IP canonicalized.
+ */
+export function historyKeysOf(row: AlertRow): { principal: string[]; ip?: string } {
+  const names = [row.Caller, row.CallerObjectId].map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
   const address = parseIpAddress(row.CallerIpAddress);
   const ip =
     address === undefined
       ? row.CallerIpAddress.trim().toLowerCase()
       : `${address.family}:${address.value.toString(16)}`;
   return {
-    ...(principal === '' ? {} : { principal: historyKey('principal', principal) }),
+    principal: [...new Set(names)].map((n) => historyKey('principal', n)),
     ...(ip === '' ? {} : { ip: historyKey('ip', ip) }),
   };
 }
@@ -115,10 +119,10 @@ interface Pending {
 }
 
 /**
- * Records each row's operation under its principal and caller IP and fills the row's history columns with
- * what was recorded before it. A key's rows are recorded in order, keys in parallel; smoke test rows are
- * neither recorded nor answered, and a withdrawn finding (a later record showed it was no capture start) is
- * forgotten. Never throws.
+ * Records each row's operation under its principal's names and its caller IP, and fills the row's history
+ * columns with what was recorded before it (for the principal, the union over its names). A key's rows are
+ * recorded in order, keys in parallel; smoke test rows are neither recorded nor answered, and a withdrawn
+ * finding (a later record showed it was no capture start) is forgotten. Never throws.
  */
 export async function recordHistory(
   rows: readonly AlertRow[],
@@ -138,16 +142,20 @@ export async function recordHistory(
     }
     const at = Date.parse(toIsoUtc(row.EventTime) || row.TimeGenerated);
     const start = { op: row.AlertId, at: Number.isFinite(at) ? at : nowMs };
+    const withdrawn = row.AlertRevision === RETRACTED_REVISION;
     const keys = historyKeysOf(row);
-    for (const kind of ['principal', 'ip'] as const) {
-      const key = keys[kind];
-      if (key === undefined) continue;
+    const add = (key: string, kind: Pending['kind']) => {
       const list = byKey.get(key) ?? [];
-      list.push({ row: i, kind, start, withdrawn: row.AlertRevision === RETRACTED_REVISION });
+      list.push({ row: i, kind, start, withdrawn });
       byKey.set(key, list);
-    }
+    };
+    for (const key of keys.principal) add(key, 'principal');
+    if (keys.ip !== undefined) add(keys.ip, 'ip');
   });
 
+  // What each key held before each of its rows, by row and kind (a principal's names are merged).
+  const seen = new Map<string, CaptureStart[]>();
+  const failed = new Set<string>();
   const failedRows = new Set<number>();
   let firstError: unknown;
   const keys = [...byKey.entries()];
@@ -158,28 +166,36 @@ export async function recordHistory(
       if (entry === undefined) continue;
       const [key, pending] = entry;
       for (const p of pending) {
-        let before: readonly CaptureStart[];
+        const slot = `${p.row}\n${p.kind}`;
         try {
-          before = await store.update(key, (current) =>
+          const before = await store.update(key, (current) =>
             nextStarts(current, p.withdrawn ? { forget: p.start.op } : { add: p.start }, nowMs),
           );
+          seen.set(slot, [...(seen.get(slot) ?? []), ...before]);
         } catch (error) {
           firstError ??= error;
+          failed.add(slot);
           failedRows.add(p.row);
-          continue;
-        }
-        const prior = priorStarts(before, p.start.op, p.start.at);
-        const row = out[p.row];
-        if (!row) continue;
-        if (p.kind === 'ip') row.CallerIpPriorCaptures = prior.count;
-        else {
-          row.CallerPriorCaptures = prior.count;
-          row.CallerLastPriorCapture = prior.last === undefined ? '' : new Date(prior.last).toISOString();
         }
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, keys.length) }, worker));
+
+  for (const [slot, before] of seen) {
+    if (failed.has(slot)) continue;
+    const [rowText, kind] = slot.split('\n');
+    const row = out[Number(rowText)];
+    if (!row) continue;
+    const start = { op: row.AlertId, at: Date.parse(toIsoUtc(row.EventTime) || row.TimeGenerated) };
+    const unique = [...new Map(before.map((s) => [s.op, s])).values()];
+    const prior = priorStarts(unique, start.op, Number.isFinite(start.at) ? start.at : nowMs);
+    if (kind === 'ip') row.CallerIpPriorCaptures = prior.count;
+    else {
+      row.CallerPriorCaptures = prior.count;
+      row.CallerLastPriorCapture = prior.last === undefined ? '' : new Date(prior.last).toISOString();
+    }
+  }
   return {
     rows: out,
     failed: failedRows.size,

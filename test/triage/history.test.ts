@@ -97,6 +97,31 @@ describe('recordHistory', () => {
     expect(next.failed).toBe(0);
   });
 
+  it('knows a principal by its name or its object id, never by the client app id every user of it shares', async () => {
+    const store = new MemoryCaptureHistoryStore();
+    const portal = 'c44b4083-3bb0-49c1-b47d-974e53cbdf3c';
+    await recordHistory([capture(1, 3, { CallerAppId: portal })], store, new Date(T0));
+    const { rows } = await recordHistory(
+      [
+        // A shape without the UPN: the caller is its object id.
+        capture(2, 2, { Caller: '000000000000400080000000000a11ce', CallerIpAddress: '198.51.100.1' }),
+        // Another user of the same portal app, from another IP: no history of its own.
+        capture(3, 1, {
+          Caller: 'bob@contoso.example',
+          CallerObjectId: '00000000000040008000000000000b0b',
+          CallerAppId: portal,
+          CallerIpAddress: '198.51.100.2',
+        }),
+      ],
+      store,
+      new Date(T0),
+    );
+    expect(rows.map(answer)).toEqual([
+      [1, 0, iso(T0 - 3 * DAY)],
+      [0, 0, ''],
+    ]);
+  });
+
   it('gives a completing row (same AlertId) the answer of its first row; a withdrawn finding is forgotten', async () => {
     const store = new MemoryCaptureHistoryStore();
     await recordHistory([capture(1, 10)], store, new Date(T0));
