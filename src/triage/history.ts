@@ -85,7 +85,7 @@ export function nextStarts(
   if (change.forget !== undefined) byOp.delete(change.forget);
   if (change.add !== undefined) byOp.set(change.add.op, change.add);
   const kept = [...byOp.values()].filter((s) => s.at <= nowMs + MAX_FUTURE_MS);
-  const newest = Math.max(...kept.map((s) => s.at));
+  const newest = kept.reduce((max, s) => (s.at > max ? s.at : max), -Infinity);
   return kept
     .filter((s) => s.at > newest - HISTORY_WINDOW_MS)
     .sort((a, b) => b.at - a.at)
@@ -99,7 +99,11 @@ export function priorStarts(
   at: number,
 ): { count: number; last: number | undefined } {
   const prior = starts.filter((s) => s.op !== op && s.at < at && s.at >= at - HISTORY_WINDOW_MS);
-  return { count: prior.length, last: prior.length === 0 ? undefined : Math.max(...prior.map((s) => s.at)) };
+  const last = prior.reduce<number | undefined>(
+    (max, s) => (max === undefined || s.at > max ? s.at : max),
+    undefined,
+  );
+  return { count: prior.length, last };
 }
 
 export interface HistoryResult {

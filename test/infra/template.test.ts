@@ -415,6 +415,7 @@ describe('Function App', () => {
       EVENTHUB_CONSUMER_GROUP: 'packet-capture-detector',
       DEAD_LETTER_CONTAINER: 'packet-capture-dead-letters',
       OPERATION_STATE_TABLE: 'packetcaptureoperations',
+      CAPTURE_HISTORY_TABLE: 'packetcapturehistory',
     };
     const env: Record<string, string> = {};
     for (const s of settings) {
@@ -435,8 +436,15 @@ describe('Function App', () => {
       serviceUri: 'https://stpcdabc.table.core.windows.net/',
     });
     expect(loaded.operationStateTable).toBe('packetcaptureoperations');
+    expect(loaded.captureHistoryTable).toBe('packetcapturehistory');
+    // Both state tables (lifecycle join, callers' history) are the template's, so the role never creates one.
     const tables = resourcesOfType(main, 'Microsoft.Storage/storageAccounts/tableServices/tables');
-    expect(tables).toHaveLength(1);
+    expect(tables.map((t) => text(t.resource.name))).toEqual([
+      "[format('{0}/{1}/{2}', parameters('name'), 'default', parameters('operationStateTableName'))]",
+      "[format('{0}/{1}/{2}', parameters('name'), 'default', parameters('captureHistoryTableName'))]",
+    ]);
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
+    expect(mainParams.captureHistoryTableName?.defaultValue).toBe(loaded.captureHistoryTable);
   });
 
   test('no FTP settings: Flex Consumption has no FTP endpoint; basic-auth publishing to SCM is off', () => {
