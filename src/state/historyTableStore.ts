@@ -2,16 +2,21 @@
  * Each caller's capture history in Azure Table Storage (the host storage account, through the managed identity;
  * Azurite's table service locally): one entity per principal or caller IP, keyed by its hash, holding the
  * bounded list of its capture starts as JSON and `ExpiresOn` (90 days after the last write) after which it is
- * swept. Writes are optimistic (ETag), so concurrent partitions and instances never lose a start.
+ * swept. Writes are optimistic (ETag, retried after a jittered pause), so concurrent partitions and instances
+ * lose no start; a key still contended after a few attempts fails, and triage leaves that row's answer unknown.
  */
 import type { TableClient } from '@azure/data-tables' with { 'resolution-mode': 'import' };
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exponentialDelayMs } from '../lib/backoff';
 import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { once } from '../lib/once';
 import { HISTORY_WINDOW_MS, type CaptureHistoryStore, type CaptureStart } from '../triage/history';
 import { openStateTable, statusOf, sweepExpired, type TableStateStoreConfig } from './tableStore';
 
-const MAX_ATTEMPTS = 6;
+const MAX_ATTEMPTS = 8;
+/** Between attempts after a conflict: jittered, so writers that collided do not collide again in step. */
+const CONFLICT_DELAY_MS = { base: 10, max: 200 };
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
 interface HistoryEntity {
@@ -83,7 +88,12 @@ export class TableCaptureHistoryStore implements CaptureHistoryStore {
       } catch (error) {
         const status = statusOf(error);
         // 409: created meanwhile; 412: changed meanwhile. Read again and apply the change to the newer list.
-        if ((status === 409 || status === 412) && attempt < MAX_ATTEMPTS) continue;
+        if ((status === 409 || status === 412) && attempt < MAX_ATTEMPTS) {
+          await sleep(
+            Math.random() * exponentialDelayMs(attempt, CONFLICT_DELAY_MS.base, CONFLICT_DELAY_MS.max),
+          );
+          continue;
+        }
         throw new DetectorError(
           'DELIVERY_FAILED',
           `Could not store a caller's capture history in ${this.name}: ${errorText(error, 300)}`,

@@ -41,19 +41,25 @@ describe('Table Storage state stores (Azurite)', () => {
   });
 
   it('caller history: concurrent writers of one key lose no start (ETag retries)', async () => {
+    // Four partitions (instances) recording the same caller at once, each its captures in order.
     const now = Date.now();
-    const stores = [0, 1, 2].map(
+    const stores = [0, 1, 2, 3].map(
       () => new TableCaptureHistoryStore({ storage: storage(), table: 'historyb' }),
     );
     await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        stores[i % 3]!.update('shared', (current) =>
-          nextStarts(current, { add: { op: `op${i}`, at: now - i } }, now),
-        ),
-      ),
+      stores.map(async (store, s) => {
+        for (let i = 0; i < 3; i++) {
+          const op = `p${s}op${i}`;
+          await store.update('shared', (current) =>
+            nextStarts(current, { add: { op, at: now - s * 10 - i } }, now),
+          );
+        }
+      }),
     );
     const after = await stores[0]!.update('shared', (current) => current);
-    expect(after.map((s) => s.op).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `op${i}`).sort());
+    expect(after.map((s) => s.op).sort()).toEqual(
+      [0, 1, 2, 3].flatMap((s) => [0, 1, 2].map((i) => `p${s}op${i}`)).sort(),
+    );
   });
 
   it('caller history: a stored list that is not a list of starts reads as empty, never throws', async () => {
