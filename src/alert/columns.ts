@@ -126,7 +126,7 @@ export const ALERT_COLUMNS = [
     name: 'CallerPriorCaptures',
     type: 'int',
     description:
-      'Runbook step 3 at detection time: capture or mirror operations the same principal (by Caller or object id, never the client app id) started in the 90 days before this one, as the detector recorded them (allowlisted ones included); -1 when unknown (no caller, no history store, or it failed).',
+      'Runbook step 3 at detection time: capture or mirror operations (findings of the same rule) the same principal (by Caller or object id, never the client app id) started in the 90 days before this one, as the detector recorded them (allowlisted ones included); -1 when unknown (no caller, no history store, or it failed).',
     defaultWhenMissing: -1,
   },
   {

@@ -52,11 +52,13 @@ export function historyKey(kind: 'principal' | 'ip', value: string): string {
 }
 
 /**
- * Who started the capture and from where, as keys: the principal under each of its names (Caller and its object
+ * Who started the capture and from where, as keys of the row's rule: the principal under each of its names (Caller and its object
  * id: export shapes do not always carry both, so a history under one would miss the other), never CallerAppId
  * (for a user that is the client app, which every other user of it shares); the caller IP canonicalized.
  */
 export function historyKeysOf(row: AlertRow): { principal: string[]; ip?: string } {
+  // Per rule: a capture rule's history is captures, another rule's its own findings.
+  const rule = row.RuleId.toLowerCase();
   const names = [row.Caller, row.CallerObjectId].map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
   const address = parseIpAddress(row.CallerIpAddress);
   const ip =
@@ -64,8 +66,8 @@ export function historyKeysOf(row: AlertRow): { principal: string[]; ip?: string
       ? row.CallerIpAddress.trim().toLowerCase()
       : `${address.family}:${address.value.toString(16)}`;
   return {
-    principal: [...new Set(names)].map((n) => historyKey('principal', n)),
-    ...(ip === '' ? {} : { ip: historyKey('ip', ip) }),
+    principal: [...new Set(names)].map((n) => historyKey('principal', `${rule}\n${n}`)),
+    ...(ip === '' ? {} : { ip: historyKey('ip', `${rule}\n${ip}`) }),
   };
 }
 

@@ -316,6 +316,15 @@ describe('the analytics rule answers the runbook at alert time and raises severi
     expect(ruleQuery.length).toBeLessThanOrEqual(10_000);
   });
 
+  test("answers the runbook and raises only for the capture rule's rows; other rules' rows pass through", () => {
+    expect(ruleQuery).toContain(`let CaptureRule = "${packetCaptureEnabled.id}";`);
+    expect(ruleQuery).toContain('| where AlertRevision < 10 and RuleId == CaptureRule\n');
+    expect(ruleQuery).toContain('FirstSeen = RuleId == CaptureRule and ');
+    expect(ruleQuery).toContain('iff(RuleId != CaptureRule, "", strcat(" Step 3: "');
+    // Nothing filters the alerted rows by rule: another rule's row is never dropped here.
+    expect(ruleQuery).not.toMatch(/^\| where RuleId/m);
+  });
+
   test('step 2: capture starts in the 6 hours up to each alert, from the alert table and AzureActivity, each operation once', () => {
     expect(ruleQuery).toMatch(/^let scope = 6h;$/m);
     expect(ruleQuery).toContain('let Starts = union isfuzzy=true\n    (Latest\n');
@@ -324,7 +333,7 @@ describe('the analytics rule answers the runbook at alert time and raises severi
     );
     // A finding a later record withdrew (RETRACTED_REVISION) is no capture start; allowlisted ones are.
     expect(RETRACTED_REVISION).toBe(10);
-    expect(ruleQuery).toContain('| where AlertRevision < 10\n');
+    expect(ruleQuery).toContain('| where AlertRevision < 10 and RuleId == CaptureRule\n');
     expect(ruleQuery).toContain(
       '| summarize StartTime = min(StartTime), By = take_any(tostring(Keys[0])) by Op',
     );
@@ -358,7 +367,9 @@ describe('the analytics rule answers the runbook at alert time and raises severi
 
   test("a caller's first capture in 90 days raises the severity one step, and says so", () => {
     // Only when the detector's 90-day history says none (unknown history never raises) and the workspace agrees.
-    expect(ruleQuery).toContain('FirstSeen = CallerKnown and DetectorPrior == 0 and PriorByCaller == 0');
+    expect(ruleQuery).toContain(
+      'FirstSeen = RuleId == CaptureRule and CallerKnown and DetectorPrior == 0 and PriorByCaller == 0',
+    );
     expect(ruleQuery).toContain(
       'IncidentSeverity = iff(FirstSeen, case(Severity == "Informational", "Low", Severity == "Low", "Medium", "High"), Severity)',
     );

@@ -135,6 +135,13 @@ describe('recordHistory', () => {
     expect(answer(later!)).toEqual([1, 1, iso(T0 - 5 * DAY)]);
   });
 
+  it("keeps each rule's history apart: another rule's finding by the same caller is not a capture", async () => {
+    const store = new MemoryCaptureHistoryStore();
+    await recordHistory([capture(1, 2, { RuleId: 'Azure.Other.Rule' })], store, new Date(T0));
+    const { rows } = await recordHistory([capture(2, 1)], store, new Date(T0));
+    expect(rows.map(answer)).toEqual([[0, 0, '']]);
+  });
+
   it('records and answers nothing for smoke test rows, nor for a row with no caller or IP', async () => {
     const store = new MemoryCaptureHistoryStore();
     const { rows } = await recordHistory(
