@@ -144,6 +144,11 @@ param deadLetterContainerName string = 'packet-capture-dead-letters'
 @maxLength(63)
 param operationStateTableName string = 'packetcaptureoperations'
 
+@description('Table of the host storage that keeps each caller\'s and caller IP\'s capture starts of the last 90 days (runbook step 3 in every alert; CAPTURE_HISTORY_TABLE).')
+@minLength(3)
+@maxLength(63)
+param captureHistoryTableName string = 'packetcapturehistory'
+
 @description('Upper bound of Function instances.')
 @minValue(1)
 @maxValue(1000)
@@ -328,6 +333,7 @@ module storage 'modules/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     operationStateTableName: operationStateTableName
+    captureHistoryTableName: captureHistoryTableName
     tags: allTags
   }
 }
@@ -407,6 +413,7 @@ module functionApp 'modules/function-app.bicep' = {
     deploymentContainerName: storage.outputs.deploymentContainerName
     deadLetterContainerName: storage.outputs.deadLetterContainerName
     operationStateTableName: storage.outputs.operationStateTableName
+    captureHistoryTableName: storage.outputs.captureHistoryTableName
     applicationInsightsName: names.applicationInsights
     eventHubFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
     eventHubName: eventHubs.outputs.eventHubName

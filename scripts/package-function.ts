@@ -3,6 +3,7 @@
  * `npm run package` writes it to dist/package (azure.yaml's `dist`; zip its contents for the az CLI path):
  *
  *   host.json
+ *   allowlist.csv       the repository's allowlist (ALLOWLIST_PATH; the Sentinel watchlist is the same file)
  *   package.json        `main` and the production dependencies the bundle loads at run time, no scripts
  *   package-lock.json   written by npm for exactly that package.json, versions from the repository lockfile
  *   dist/function/packetCaptureDetector.js (+ .map)   the esbuild bundle (scripts/bundle-function.ts)
@@ -31,6 +32,7 @@ import {
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
+import { SHIPPED_ALLOWLIST_FILE } from '../src/triage/allowlist';
 import { FUNCTION_BUNDLE } from './bundle-function';
 
 /** Repository-relative staging folder; azure.yaml's `dist` (a test checks they agree). */
@@ -52,7 +54,7 @@ interface RootPackageJson {
 }
 
 export interface StageOptions {
-  /** Repository root (package.json, package-lock.json, host.json). */
+  /** Repository root (package.json, package-lock.json, host.json, allowlist.csv). */
   readonly root: string;
   /** Folder to stage into; emptied first. */
   readonly outDir: string;
@@ -153,6 +155,8 @@ export function stagePackage(options: StageOptions): StagedPackage {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(join(outDir, dirname(FUNCTION_BUNDLE)), { recursive: true });
   copyFileSync(join(root, 'host.json'), join(outDir, 'host.json'));
+  // The function reads it at start-up (the app setting ALLOWLIST_PATH names it, relative to this folder).
+  copyFileSync(join(root, SHIPPED_ALLOWLIST_FILE), join(outDir, SHIPPED_ALLOWLIST_FILE));
   // The repository lockfile pins the versions; npm prunes it to this package.json and rewrites it.
   copyFileSync(join(root, 'package-lock.json'), join(outDir, 'package-lock.json'));
   const staged = {

@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 /**
  * What each folder of src/ may import (besides itself, Node and npm packages). The floors follow the data
  * flow: lib at the bottom imports nothing of ours; decode and normalize only lib; detect reads normalized
- * events; alert turns findings into rows; pipeline holds the ports and the batch runner over those; the
+ * events; alert turns findings into rows; triage tunes rows (allowlist, caller history); pipeline holds the ports and the batch runner over those; the
  * adapters (config, state, deliver, eventhubs) implement or configure the ports; the hosts (functions, cli) and
  * docs sit on top. README › Source layout states the same table (a test below keeps them equal).
  */
@@ -14,10 +14,11 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   normalize: ['lib'],
   detect: ['normalize', 'lib'],
   alert: ['detect', 'normalize', 'lib'],
-  pipeline: ['alert', 'detect', 'decode', 'normalize', 'lib'],
-  config: ['alert', 'lib'],
-  state: ['pipeline', 'config', 'lib'],
-  deliver: ['state', 'pipeline', 'config', 'alert', 'lib'],
+  triage: ['alert', 'detect', 'lib'],
+  pipeline: ['triage', 'alert', 'detect', 'decode', 'normalize', 'lib'],
+  config: ['triage', 'alert', 'lib'],
+  state: ['triage', 'pipeline', 'config', 'lib'],
+  deliver: ['state', 'pipeline', 'triage', 'config', 'alert', 'lib'],
   eventhubs: ['deliver', 'config', 'lib'],
   functions: ['deliver', 'pipeline', 'config', 'lib'],
   cli: [
@@ -25,6 +26,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     'deliver',
     'state',
     'pipeline',
+    'triage',
     'config',
     'alert',
     'detect',

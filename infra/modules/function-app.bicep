@@ -28,6 +28,9 @@ param deadLetterContainerName string
 @description('Table of the lifecycle join (OPERATION_STATE_TABLE).')
 param operationStateTableName string
 
+@description('Table of the callers\' capture history (CAPTURE_HISTORY_TABLE).')
+param captureHistoryTableName string
+
 @description('Application Insights component name.')
 param applicationInsightsName string
 
@@ -105,6 +108,9 @@ var appSettings = [
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'DEAD_LETTER_CONTAINER', value: deadLetterContainerName }
   { name: 'OPERATION_STATE_TABLE', value: operationStateTableName }
+  { name: 'CAPTURE_HISTORY_TABLE', value: captureHistoryTableName }
+  // The repository's allowlist, shipped in the package (npm run package); the Sentinel watchlist is the same file.
+  { name: 'ALLOWLIST_PATH', value: 'allowlist.csv' }
   // Not a secret: with local auth disabled on the component, ingestion also needs the Entra token below.
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }

@@ -32,6 +32,35 @@ resource onboarding 'Microsoft.SecurityInsights/onboardingStates@2025-09-01' = i
   properties: {}
 }
 
+// The detection rule's operations (generated from it), defined ahead of the queries that read AzureActivity.
+var captureOperations = loadTextContent('../generated/capture-operations.kql')
+
+// The repository's allowlist (allowlist.csv): the function ships the same file (ALLOWLIST_PATH) and applies it; the
+// watchlist shows it to analysts where they work. test/infra checks the deployed content is that file.
+var allowlistCsv = loadTextContent('../../allowlist.csv')
+// A watchlist needs items: deployed once the file has a row below its header.
+var allowlistHasRows = contains(trim(allowlistCsv), '\n')
+
+resource allowlistWatchlist 'Microsoft.SecurityInsights/watchlists@2025-09-01' = if (allowlistHasRows) {
+  scope: workspace
+  name: 'PacketCaptureAllowlist'
+  dependsOn: [
+    onboarding
+  ]
+  properties: {
+    displayName: 'Packet capture detector allowlist'
+    description: 'Captures packet-capture-detector writes as Suppressed (no incident), from allowlist.csv in the detector\'s repository, deployed with the function. The repository file is the source of truth: edit it there and redeploy (azd up). A change made here is not applied by the detector, and a deployment may overwrite it.'
+    provider: 'packet-capture-detector'
+    source: 'allowlist.csv'
+    sourceType: 'Local file'
+    // Reason is the one column every row has (a row may leave Caller empty).
+    itemsSearchKey: 'Reason'
+    contentType: 'text/csv'
+    numberOfLinesToSkip: 0
+    rawContent: allowlistCsv
+  }
+}
+
 resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
   scope: workspace
   // A stable id: redeploying updates the same rule.
@@ -45,7 +74,8 @@ resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
     description: 'A network packet capture or traffic mirror was started in Azure (Network Watcher, VPN or ExpressRoute gateway, Azure Firewall, virtual network TAP). Captures can expose unencrypted credentials and data in transit (MITRE ATT&CK T1040, Network Sniffing). Raised from the rows packet-capture-detector writes to ${tableName}.'
     enabled: alertRuleEnabled
     severity: 'Medium'
-    query: loadTextContent('../queries/analytics-rule.kql')
+    // Sentinel takes at most 10,000 characters of query; test/infra checks the length.
+    query: '${captureOperations}${loadTextContent('../queries/analytics-rule.kql')}'
     queryFrequency: alertRuleQueryFrequency
     queryPeriod: alertRuleQueryPeriod
     triggerOperator: 'GreaterThan'
@@ -61,20 +91,36 @@ resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
     eventGroupingSettings: {
       aggregationKind: 'AlertPerResult'
     }
+    // Name and description say what is captured and where it goes; the severity is the detector's, raised one step
+    // for a caller's first capture in 90 days (IncidentSeverityReason says so, in the description and a detail).
     alertDetailsOverride: {
-      alertDisplayNameFormat: '{{AlertTitle}}'
-      alertDescriptionFormat: '{{Caller}} ran {{OperationName}} from {{CallerIpAddress}}. Triage with the Runbook column of the alert row and the hunting queries named "Packet capture: ...".'
-      alertSeverityColumnName: 'Severity'
+      alertDisplayNameFormat: '{{AlertName}}'
+      alertDescriptionFormat: '{{AlertDescription}}'
+      alertSeverityColumnName: 'IncidentSeverity'
     }
+    // At most 20 (Sentinel's limit; test/infra checks it).
     customDetails: {
+      // analytics-rule.kql finds the AlertIds (and severities) Sentinel already alerted by these keys in SecurityAlert.
+      DetectorAlertId: 'AlertId'
+      DetectorSeverity: 'Severity'
+      SeverityReason: 'IncidentSeverityReason'
       Operation: 'OperationName'
       CaptureKind: 'CaptureKind'
-      CorrelationId: 'CorrelationId'
-      Location: 'Location'
       CaptureTarget: 'CaptureTarget'
       CaptureStorage: 'CaptureStorage'
-      // analytics-rule.kql finds the AlertIds Sentinel already alerted by this key in SecurityAlert.
-      DetectorAlertId: 'AlertId'
+      DestinationSubscription: 'DestinationSubscription'
+      Location: 'Location'
+      CallerKind: 'CallerKind'
+      // Runbook step 3: the caller's and its IP's earlier captures (90 days), and step 2: the 6 hours up to it.
+      CallerHistory: 'CallerHistory'
+      CallerPriorCaptures: 'PriorByCaller'
+      CallerIpPriorCaptures: 'PriorByIp'
+      CallerLastCapture: 'LastByCaller'
+      CapturesLast6h: 'CapturesLast6h'
+      CallersLast6h: 'CallersLast6h'
+      CorrelationId: 'CorrelationId'
+      // The seed's title (Panther's dedup key): incidents group by it.
+      GroupingTitle: 'AlertTitle'
     }
     entityMappings: [
       {
@@ -87,11 +133,32 @@ resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
         ]
       }
       {
+        // The resource the operation acted on (a packet capture, gateway, firewall, TAP, NIC TAP configuration).
         entityType: 'AzureResource'
         fieldMappings: [
           {
             identifier: 'ResourceId'
             columnName: 'ResourceId'
+          }
+        ]
+      }
+      {
+        // What is captured, when it is another resource (a Network Watcher capture's VM or scale set, a TAP's NIC).
+        entityType: 'AzureResource'
+        fieldMappings: [
+          {
+            identifier: 'ResourceId'
+            columnName: 'CapturedResourceId'
+          }
+        ]
+      }
+      {
+        // Where the traffic goes, when the records name it by id (storage account, load balancer, NIC, TAP).
+        entityType: 'AzureResource'
+        fieldMappings: [
+          {
+            identifier: 'ResourceId'
+            columnName: 'DestinationResourceId'
           }
         ]
       }
@@ -131,24 +198,21 @@ resource alertRule 'Microsoft.SecurityInsights/alertRules@2025-09-01' = {
     incidentConfiguration: {
       createIncident: true
       groupingConfiguration: {
-        // Panther's default dedup: alerts with the same title within 60 minutes form one incident. The alert
-        // name is the title ({{AlertTitle}}), so group by the alert name only.
+        // Panther's default dedup: alerts with the same title (the seed's, by location) within 60 minutes form
+        // one incident. The alert name says more than the title, so group by the title's custom detail.
         enabled: true
         reopenClosedIncident: false
         lookbackDuration: incidentGroupingLookback
         matchingMethod: 'Selected'
         groupByEntities: []
-        groupByAlertDetails: [
-          'DisplayName'
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'GroupingTitle'
         ]
-        groupByCustomDetails: []
       }
     }
   }
 }
-
-// The detection rule's operations (generated from it), defined ahead of the queries that read AzureActivity.
-var captureOperations = loadTextContent('../generated/capture-operations.kql')
 
 var huntingQueries = [
   {
@@ -206,6 +270,9 @@ resource hunting 'Microsoft.OperationalInsights/workspaces/savedSearches@2025-02
 
 @description('Resource id of the analytics rule.')
 output alertRuleResourceId string = alertRule.id
+
+@description('Alias of the allowlist watchlist (empty while allowlist.csv has no row).')
+output allowlistWatchlistAlias string = allowlistHasRows ? allowlistWatchlist.name : ''
 
 @description('Names of the hunting queries.')
 output huntingQueryNames string[] = [for (q, i) in huntingQueries: hunting[i].name]

@@ -27,6 +27,9 @@ param deadLetterContainerName string
 @description('Table the detector keeps the state of capture operations in (the lifecycle join).')
 param operationStateTableName string
 
+@description('Table the detector keeps each caller\'s capture history of the last 90 days in.')
+param captureHistoryTableName string
+
 @description('Tags.')
 param tags object
 
@@ -97,6 +100,11 @@ resource operationStateTable 'Microsoft.Storage/storageAccounts/tableServices/ta
   name: operationStateTableName
 }
 
+resource captureHistoryTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2025-06-01' = {
+  parent: tableService
+  name: captureHistoryTableName
+}
+
 @description('Storage account name.')
 output name string = account.name
 
@@ -117,3 +125,6 @@ output deadLetterContainerName string = deadLetterContainer.name
 
 @description('Operation state table name (OPERATION_STATE_TABLE).')
 output operationStateTableName string = operationStateTable.name
+
+@description('Caller history table name (CAPTURE_HISTORY_TABLE).')
+output captureHistoryTableName string = captureHistoryTable.name

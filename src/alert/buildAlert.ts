@@ -42,6 +42,12 @@ export function alertIdFor(rule: DetectionRule, event: ActivityEvent): string {
   return createHash('sha256').update(identity).digest('hex').slice(0, 32);
 }
 
+/** Why a finding that says nothing of its severity has the rule's default one: the rule's own rationale. */
+export function defaultSeverityReason(rule: DetectionRule): string {
+  const declared = rule.severityRationale.find((r) => r.severity === rule.severity)?.when;
+  return `The rule's default severity${declared === undefined ? '' : `: ${declared}`}`;
+}
+
 /** What the lifecycle join adds to a row (pipeline/lifecycle.ts). */
 export interface RowState {
   /** The operation's records the row was built from (default: the firing record alone). */
@@ -80,7 +86,9 @@ export function buildAlert(
     RuleId: rule.id,
     RuleVersion: rule.version,
     AlertTitle: rule.title(event, finding),
-    Severity: rule.severity,
+    AlertSummary: finding.summary ?? rule.title(event, finding),
+    Severity: finding.severity?.level ?? rule.severity,
+    SeverityReason: finding.severity?.reason ?? defaultSeverityReason(rule),
     Tactics: rule.tactics.map((t) => t.sentinelName).join(','),
     Techniques: rule.techniques.map((t) => t.id).join(','),
     OperationName: event.operationName,
@@ -97,6 +105,10 @@ export function buildAlert(
     CallerKind: event.callerKind,
     CallerObjectId: event.callerObjectId,
     CallerAppId: event.callerAppId,
+    // Unknown until triage reads the caller's history (src/triage/history.ts).
+    CallerPriorCaptures: -1,
+    CallerIpPriorCaptures: -1,
+    CallerLastPriorCapture: '',
     CorrelationId: event.correlationId,
     AadTenantId: event.tenantId,
     Category: event.category,

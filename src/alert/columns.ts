@@ -38,7 +38,26 @@ export const ALERT_COLUMNS = [
     type: 'string',
     description: 'Alert title, `Azure Network Packet Capture Enabled in [<location>]`.',
   },
-  { name: 'Severity', type: 'string', description: 'Informational, Low, Medium or High (Sentinel names).' },
+  {
+    name: 'AlertSummary',
+    type: 'string',
+    description:
+      'What is captured and where it goes, in one line (the Sentinel alert name), e.g. `Network Watcher packet capture of vmss-api to storage account stcapturesink in another subscription (…)`.',
+    defaultWhenMissing: '',
+  },
+  {
+    name: 'Severity',
+    type: 'string',
+    description:
+      "Informational, Low, Medium or High (Sentinel names), from the evidence: the rule's severity rationale (README › The detection).",
+  },
+  {
+    name: 'SeverityReason',
+    type: 'string',
+    description:
+      "Why the row has its severity, in words (for a capture: where its traffic goes and whether that is outside the captured resource's subscription).",
+    defaultWhenMissing: 'Not recorded: the row was written before the detector gave its severity reasons.',
+  },
   {
     name: 'Tactics',
     type: 'string',
@@ -101,6 +120,27 @@ export const ALERT_COLUMNS = [
     name: 'CallerAppId',
     type: 'string',
     description: 'Application (client) id the caller signed in with; the identity of a service principal.',
+    defaultWhenMissing: '',
+  },
+  {
+    name: 'CallerPriorCaptures',
+    type: 'int',
+    description:
+      'Runbook step 3 at detection time: capture or mirror operations (findings of the same rule) the same principal (by Caller or object id, never the client app id) started in the 90 days before this one, as the detector recorded them (allowlisted ones included); -1 when unknown (no caller, no history store, or it failed).',
+    defaultWhenMissing: -1,
+  },
+  {
+    name: 'CallerIpPriorCaptures',
+    type: 'int',
+    description:
+      'The same for the caller IP address: captures started from it in the 90 days before this one; -1 when unknown (no IP, or no history).',
+    defaultWhenMissing: -1,
+  },
+  {
+    name: 'CallerLastPriorCapture',
+    type: 'datetime',
+    description:
+      "When the principal's latest capture before this one started (EventTime), within those 90 days; empty when none or unknown.",
     defaultWhenMissing: '',
   },
   {

@@ -27,7 +27,9 @@ import {
   type BlobLocation,
   type ListingCounts,
 } from './scan/blobSource';
+import { createCaptureHistoryStore } from '../deliver/index';
 import { MemoryOperationStateStore } from '../state/memoryStore';
+import { loadAllowlistFile, type Allowlist } from '../triage/allowlist';
 import { RunAlertCollector } from './scan/collector';
 import { localInput, stdinInput, type ScanInput } from './scan/inputs';
 import { ResumeState } from './scan/resume';
@@ -65,6 +67,9 @@ Options:
                            stopped backfill continues where it was (created if missing)
   --concurrency <n>        files or blobs read at once (default 4, 16 for a blob archive)
   --wait-for-delivery      when Logs Ingestion keeps failing, wait for it instead of dead-lettering
+  --allowlist <file>       apply this allowlist CSV (README › Tuning) instead of ALLOWLIST_PATH: alerts a row
+                           matches are still output, with Suppressed true and the row's reason and line;
+                           a bad row is a usage error naming its line
   --stdout                 print alerts even when Logs Ingestion settings are present
   --validate               parse and validate everything; by default a well-formed part with no capture
                            operation is skipped unparsed (the byte prefilter), so damage inside it is not reported
@@ -138,6 +143,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
         until: { type: 'string' },
         resume: { type: 'string' },
         concurrency: { type: 'string' },
+        allowlist: { type: 'string' },
         'wait-for-delivery': { type: 'boolean', default: false },
       },
     },
@@ -152,6 +158,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
   let sources: Sources;
   let range: TimeRange | undefined;
   let concurrency: number;
+  let allowlist: Allowlist | undefined;
   try {
     format = oneOf('--format', v.format, ['jsonl', 'table'], io.stdout.isTTY ? 'table' : 'jsonl');
     range = timeRangeOf(v.since, v.until);
@@ -162,6 +169,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
       sources.blobs.length > 0 ? DEFAULT_BLOB_CONCURRENCY : DEFAULT_CONCURRENCY,
     );
     settings = loadSettings(io.env, 'cli');
+    allowlist = v.allowlist === undefined ? settings.allowlist : loadAllowlistFile(v.allowlist);
   } catch (error) {
     return usageError(io, 'scan', error);
   }
@@ -342,6 +350,9 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
       inputs: inputs(),
       concurrency,
       operationState: new MemoryOperationStateStore(),
+      ...(allowlist === undefined ? {} : { allowlist }),
+      // The host storage's history when one is configured (a backfill fills it), else the run's own.
+      captureHistory: createCaptureHistoryStore(settings),
       prefilter: !v.validate,
       collector,
       delivery,

@@ -4,9 +4,11 @@
  * configuration table is generated from it and the Bicep app settings are tested against it, so a setting
  * is added here and nowhere else.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { ALERT_STREAM_NAME } from '../alert/columns';
 import { DetectorError } from '../lib/errors';
 import * as z from '../lib/zod';
+import { loadAllowlistFile, SHIPPED_ALLOWLIST_FILE, type Allowlist } from '../triage/allowlist';
 
 /** When a setting must be given: by the function in Azure, to deliver to Log Analytics, or never. */
 export type RequiredWhen = 'function' | 'delivery' | 'no';
@@ -156,6 +158,16 @@ export const SETTINGS_TABLE = {
       'OPERATION_STATE_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
     ),
   }),
+  CAPTURE_HISTORY_TABLE: spec({
+    required: 'no',
+    default: 'packetcapturehistory',
+    description:
+      "Table of the host storage that keeps each principal's and caller IP's capture starts of the last 90 days, for the alert's runbook step 3 answer (`CallerPriorCaptures`). Without table storage: process memory.",
+    schema: matching(
+      /^[A-Za-z][A-Za-z0-9]{2,62}$/,
+      'CAPTURE_HISTORY_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
+    ),
+  }),
   OPERATION_STATE_WINDOW_MINUTES: spec({
     required: 'no',
     default: 360,
@@ -175,6 +187,11 @@ export const SETTINGS_TABLE = {
     required: 'no',
     description:
       '`scan` of a blob archive only: a storage connection string for the account the URL names (Azurite, or an account key where identities are not possible). Unset and no SAS in the URL: `DefaultAzureCredential` (needs Storage Blob Data Reader).',
+    schema: text,
+  }),
+  ALLOWLIST_PATH: spec({
+    required: 'no',
+    description: `CSV allowlist of known, legitimate captures (README › Tuning): an alert a row matches is still written, with \`Suppressed\` = true and the row's reason and line, and raises no incident. Read and checked once at start-up: a bad row stops the start (\`CONFIG_INVALID\`, naming the line). A relative path is resolved against the function's package root (the deployment sets \`${SHIPPED_ALLOWLIST_FILE}\`, the repository's file, shipped in the package) or, for the CLI, the working directory; \`scan --allowlist\` overrides it. Unset: nothing is allowlisted.`,
     schema: text,
   }),
   DELIVERY_TIME_BUDGET_SECONDS: spec({
@@ -242,12 +259,21 @@ export interface Settings {
   readonly operationStateStorage: StorageEndpoint | undefined;
   readonly operationStateTable: string;
   readonly operationWindowMs: number;
+  /** The host storage's table (same service as the operation state) for each caller's capture history. */
+  readonly captureHistoryTable: string;
   readonly deliveryTimeBudgetMs: number;
   /** `AZURE_STORAGE_CONNECTION_STRING`: credentials for the blob archive `scan` reads, when given. */
   readonly archiveConnectionString: string | undefined;
+  /** The allowlist `ALLOWLIST_PATH` names, parsed; undefined when unset. */
+  readonly allowlist: Allowlist | undefined;
 }
 
 export type SettingsPurpose = 'function' | 'cli';
+
+export interface LoadOptions {
+  /** What a relative `ALLOWLIST_PATH` is resolved against (the function: its package root); default the working directory. */
+  readonly baseDir?: string;
+}
 
 function trimmed(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -309,10 +335,15 @@ function resolveHostStorage(values: Values): StorageEndpoint | undefined {
 }
 
 /**
- * Validates the environment. Throws one `CONFIG_INVALID` error that names every problem, so a deployment
- * is fixed in one round trip rather than one setting at a time.
+ * Validates the environment, and reads the allowlist `ALLOWLIST_PATH` names. Throws one `CONFIG_INVALID`
+ * error that names every problem (every bad allowlist line included), so a deployment is fixed in one round
+ * trip rather than one setting at a time.
  */
-export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): Settings {
+export function loadSettings(
+  env: NodeJS.ProcessEnv,
+  purpose: SettingsPurpose,
+  options: LoadOptions = {},
+): Settings {
   const { values, problems, issues } = parseValues(env);
   // Presence rules are checked on the raw environment, so they are reported even when a value is malformed.
   const present = (name: string) => trimmed(env, name) !== undefined;
@@ -334,6 +365,19 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
       problems.push(
         'LOGS_INGESTION_ENDPOINT and LOGS_INGESTION_RULE_ID are required for the function in Azure (alerts go to stdout only when AZURE_FUNCTIONS_ENVIRONMENT=Development, as under func start)',
       );
+    }
+  }
+
+  let allowlist: Allowlist | undefined;
+  const allowlistPath = values.ALLOWLIST_PATH;
+  if (allowlistPath !== undefined) {
+    const path = isAbsolute(allowlistPath) ? allowlistPath : resolve(options.baseDir ?? '.', allowlistPath);
+    try {
+      allowlist = loadAllowlistFile(path);
+    } catch (error) {
+      issues.push(error);
+      const message = error instanceof Error ? error.message : String(error);
+      problems.push(`ALLOWLIST_PATH: ${message.replace(/\n- /g, '\n  - ')}`);
     }
   }
 
@@ -368,5 +412,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
     operationStateTable: withDefault(values, 'OPERATION_STATE_TABLE'),
     operationWindowMs: withDefault(values, 'OPERATION_STATE_WINDOW_MINUTES') * 60_000,
     archiveConnectionString: values.AZURE_STORAGE_CONNECTION_STRING,
+    captureHistoryTable: withDefault(values, 'CAPTURE_HISTORY_TABLE'),
+    allowlist,
   };
 }

@@ -13,6 +13,10 @@ import type { StoragePipelineOptions } from '@azure/storage-blob';
 import type { Settings } from '../config/settings';
 import { DetectorError } from '../lib/errors';
 import type { AlertSink, Delivery, Logger, MalformedStore, OperationStateStore } from '../pipeline/ports';
+import type { Allowlist } from '../triage/allowlist';
+import type { CaptureHistoryStore } from '../triage/history';
+import { TableCaptureHistoryStore } from '../state/historyTableStore';
+import { MemoryCaptureHistoryStore } from '../state/memoryHistoryStore';
 import { MemoryOperationStateStore } from '../state/memoryStore';
 import { TableOperationStateStore } from '../state/tableStore';
 import { chooseCredential, describeCredential, lazyCredential } from './credential';
@@ -23,6 +27,7 @@ import type { RetrySettings, UploadClient, UploadHooks } from './uploader';
 
 export { LogMalformedStore, StderrMalformedStore, StdoutSink } from './local';
 export { MemoryOperationStateStore } from '../state/memoryStore';
+export { MemoryCaptureHistoryStore } from '../state/memoryHistoryStore';
 
 /** For tests and tools: trust a local certificate, shorten timings. Production passes none. */
 export interface DeliveryOverrides {
@@ -45,6 +50,10 @@ export interface DeliveryOptions extends DeliveryOverrides {
   readonly malformedStore?: MalformedStore;
   /** The lifecycle join's state (scan: its own, in memory); default: the host storage's table, shared. */
   readonly operationState?: OperationStateStore;
+  /** The allowlist to apply instead of the settings' (`scan --allowlist`). */
+  readonly allowlist?: Allowlist;
+  /** The callers' capture history (scan: its own, in memory); default: the host storage's table, shared. */
+  readonly captureHistory?: CaptureHistoryStore;
 }
 
 export interface DetectorDelivery extends Delivery {
@@ -60,6 +69,7 @@ export interface DeliveryParts {
 
 const shared = new WeakMap<Settings, DeliveryParts>();
 const sharedState = new WeakMap<Settings, OperationStateStore>();
+const sharedHistory = new WeakMap<Settings, CaptureHistoryStore>();
 
 function credentialFor(settings: Settings, overrides: DeliveryOverrides) {
   return lazyCredential(chooseCredential(overrides.env ?? process.env, settings.managedIdentityClientId));
@@ -130,6 +140,35 @@ function operationStateFor(settings: Settings, options: DeliveryOptions): Operat
   return store;
 }
 
+/**
+ * Where each caller's capture history is kept: a table of the host storage (the same service as the
+ * operation state), else process memory (the history then spans one process's batches).
+ */
+export function createCaptureHistoryStore(
+  settings: Settings,
+  overrides: DeliveryOverrides = {},
+): CaptureHistoryStore {
+  const storage = settings.operationStateStorage;
+  if (storage === undefined) return new MemoryCaptureHistoryStore();
+  return new TableCaptureHistoryStore({
+    storage,
+    table: settings.captureHistoryTable,
+    credential: credentialFor(settings, overrides),
+    ...(overrides.tableClientOptions ? { clientOptions: overrides.tableClientOptions } : {}),
+  });
+}
+
+function captureHistoryFor(settings: Settings, options: DeliveryOptions): CaptureHistoryStore {
+  if (options.captureHistory) return options.captureHistory;
+  if (hasOverrides(options)) return createCaptureHistoryStore(settings, options);
+  let store = sharedHistory.get(settings);
+  if (!store) {
+    store = createCaptureHistoryStore(settings);
+    sharedHistory.set(settings, store);
+  }
+  return store;
+}
+
 function hasOverrides(o: DeliveryOverrides): boolean {
   return (
     o.env !== undefined ||
@@ -147,15 +186,18 @@ export function createDelivery(
   options: DeliveryOptions = {},
 ): DetectorDelivery {
   const li = settings.logsIngestion;
-  const join = {
+  const allowlist = options.allowlist ?? settings.allowlist;
+  const batchParts = {
     operationState: operationStateFor(settings, options),
     operationWindowMs: settings.operationWindowMs,
+    captureHistory: captureHistoryFor(settings, options),
+    ...(allowlist === undefined ? {} : { allowlist }),
   };
   if (!li || options.local === true) {
     return {
       sink: options.localSink ?? new StdoutSink(),
       malformedStore: options.malformedStore ?? options.localMalformedStore ?? new StderrMalformedStore(),
-      ...join,
+      ...batchParts,
     };
   }
 
@@ -173,7 +215,10 @@ export function createDelivery(
         deadLetters: parts.deadLetters.location,
         credential: describeCredential(chooseCredential(process.env, settings.managedIdentityClientId)),
         budgetMs: settings.deliveryTimeBudgetMs,
-        operationState: join.operationState.name,
+        operationState: batchParts.operationState.name,
+        captureHistory: batchParts.captureHistory.name,
+        allowlist:
+          allowlist === undefined ? 'none' : `${allowlist.source} (${allowlist.entries.length} rows)`,
       });
     }
   }
@@ -189,6 +234,6 @@ export function createDelivery(
     sink,
     malformedStore: options.malformedStore ?? parts.deadLetters,
     deadLetters: parts.deadLetters,
-    ...join,
+    ...batchParts,
   };
 }

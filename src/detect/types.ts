@@ -7,6 +7,18 @@ import type { ActivityEvent } from '../normalize/activityEvent';
 
 export type Severity = 'Informational' | 'Low' | 'Medium' | 'High';
 
+/** One severity a rule's findings can carry, and the evidence that earns it (the rule's metadata). */
+export interface SeverityRationale {
+  readonly severity: Severity;
+  readonly when: string;
+}
+
+/** The severity of one finding and why, in words an analyst reads on the alert (`SeverityReason`). */
+export interface FindingSeverity {
+  readonly level: Severity;
+  readonly reason: string;
+}
+
 export interface MitreTactic {
   readonly id: string;
   readonly name: string;
@@ -44,6 +56,13 @@ export interface Finding {
   readonly detailSources?: readonly string[];
   /** Details the finding carries for the alert's Context (filters, limits, requested operation, ...). */
   readonly details?: Readonly<Record<string, string>>;
+  /**
+   * The severity the evidence of this finding earns, with its reason; absent: the rule's default severity
+   * (`severity`, reasoned by its entry in `severityRationale`). Never a level the rationale does not declare.
+   */
+  readonly severity?: FindingSeverity;
+  /** What is captured and where it goes, in one line (the incident's name); absent: the alert title. */
+  readonly summary?: string;
 }
 
 /** Which record of an operation revealed a detail: its request body (Start), its response body (Accept). */
@@ -65,6 +84,8 @@ export interface RuleFixture {
   readonly kind: 'positive' | 'negative' | 'nearMiss';
   readonly log: Readonly<Record<string, unknown>>;
   readonly expectedKind?: string;
+  /** The severity the finding must carry (positive fixtures). */
+  readonly expectedSeverity?: Severity;
 }
 
 export interface DetectionRule {
@@ -72,7 +93,14 @@ export interface DetectionRule {
   readonly version: string;
   readonly displayName: string;
   readonly description: string;
+  /** The default severity: what a finding carries when its evidence says nothing more (Sentinel's default too). */
   readonly severity: Severity;
+  /**
+   * Every severity the rule's findings can carry and the evidence for each, the default's included: the
+   * rationale an analyst and a reviewer read (README › The detection), and what the registry test checks
+   * findings against.
+   */
+  readonly severityRationale: readonly SeverityRationale[];
   readonly tactics: readonly MitreTactic[];
   readonly techniques: readonly MitreTechnique[];
   readonly tags: readonly string[];

@@ -1,12 +1,16 @@
 /*
- * The Azure Function: registers the Activity Log batch trigger and nothing else. Settings are read at import
- * so a bad deployment fails the worker's start with one message naming every bad or missing setting.
+ * The Azure Function: registers the Activity Log batch trigger and nothing else. Settings (and the allowlist
+ * they name) are read at import so a bad deployment fails the worker's start with one message naming every bad
+ * or missing setting and every bad allowlist line.
  */
+import { resolve } from 'node:path';
 import { app, type EventHubFunctionOptions } from '@azure/functions';
 import { EVENTHUB_CONNECTION, loadSettings } from '../config/settings';
 import { createEventHubHandler } from './eventHubHandler';
 
-const settings = loadSettings(process.env, 'function');
+// The bundle is dist/function/packetCaptureDetector.js: two folders up is the package root, where the
+// deployment ships the allowlist (a relative ALLOWLIST_PATH is resolved there, not against the worker's cwd).
+const settings = loadSettings(process.env, 'function', { baseDir: resolve(__dirname, '..', '..') });
 
 /**
  * `dataType: 'binary'` (passed through to the binding though absent from the typings) hands over raw bytes

@@ -8,6 +8,8 @@ import type { AlertRow } from '../alert/columns';
 import type { OperationDetails } from '../detect/types';
 import type { ErrorCode } from '../lib/errors';
 import type { ActivityEvent, Phase } from '../normalize/activityEvent';
+import type { Allowlist } from '../triage/allowlist';
+import type { CaptureHistoryStore } from '../triage/history';
 
 /** Where one message came from: trigger metadata for Event Hubs, a file path for the CLI. */
 export interface MessageMeta {
@@ -125,6 +127,10 @@ export interface Delivery {
   readonly operationState?: OperationStateStore;
   /** How long an operation's state is kept for its later records (ms). */
   readonly operationWindowMs?: number;
+  /** Known, legitimate captures: rows an entry matches are written Suppressed (src/triage/). Absent: none. */
+  readonly allowlist?: Allowlist;
+  /** Each caller's captures of the last 90 days (runbook step 3). Absent: rows say -1 (unknown). */
+  readonly captureHistory?: CaptureHistoryStore;
 }
 
 export interface BatchCounts {
@@ -147,6 +153,8 @@ export interface BatchCounts {
   /** Operations joined with the state of earlier batches; and rows that complete earlier alerts. */
   readonly joined: number;
   readonly completing: number;
+  /** Rows the allowlist suppressed (written with Suppressed = true and the entry's reason). */
+  readonly allowlisted?: number;
 }
 
 export interface BatchOutcome extends BatchCounts, DeliveryReport {

@@ -8,6 +8,7 @@ import type { DetectionRule } from '../detect/types';
 import { errorFields } from '../lib/errorText';
 import type { AlertRow } from '../alert/columns';
 import { redactText } from '../lib/redact';
+import { triage } from '../triage/triage';
 import { detectBatch, type BatchResult } from './detectBatch';
 import { joinOperations } from './lifecycle';
 import type {
@@ -118,7 +119,21 @@ export async function runBatch(
     now,
     prefilter: options.prefilter,
   });
-  const result = await joinAcrossBatches(detected, delivery, now, logger);
+  const joined = await joinAcrossBatches(detected, delivery, now, logger);
+  // Every row the batch emits, completing rows included, goes through triage last.
+  const triaged = await triage(joined.alerts, {
+    now,
+    ...(delivery.allowlist ? { allowlist: delivery.allowlist } : {}),
+    ...(delivery.captureHistory ? { history: delivery.captureHistory } : {}),
+    warn: (message, fields) => {
+      logger.warn(message, fields);
+    },
+  });
+  const result: BatchResult = {
+    ...joined,
+    alerts: triaged.rows,
+    counts: { ...joined.counts, allowlisted: triaged.allowlisted },
+  };
 
   // One line per malformed message, whatever its number of problems.
   for (const m of result.malformed) {

@@ -43,7 +43,7 @@ interface StateEntity {
   etag?: string;
 }
 
-function statusOf(error: unknown): number | undefined {
+export function statusOf(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown }).statusCode;
   return typeof status === 'number' ? status : undefined;
 }
@@ -87,34 +87,8 @@ export class TableOperationStateStore implements OperationStateStore {
     return this.config.now?.() ?? Date.now();
   }
 
-  private async openTable(): Promise<TableClient> {
-    const { TableClient } = await import('@azure/data-tables');
-    const options: TableServiceClientOptions = {
-      retryOptions: DEFAULT_TABLE_RETRY,
-      ...this.config.clientOptions,
-    };
-    const { storage, table } = this.config;
-    const client =
-      storage.kind === 'connectionString'
-        ? TableClient.fromConnectionString(storage.connectionString, table, {
-            ...options,
-            allowInsecureConnection: /127\.0\.0\.1|localhost|UseDevelopmentStorage=true/i.test(
-              storage.connectionString,
-            ),
-          })
-        : new TableClient(storage.serviceUri, table, await this.requireCredential(), options);
-    try {
-      await client.createTable();
-    } catch (error) {
-      // A role without table creation (or a table made by the deployment) is fine: the writes will say.
-      if (statusOf(error) !== 409 && statusOf(error) !== 403) throw error;
-    }
-    return client;
-  }
-
-  private requireCredential(): Promise<TokenCredential> {
-    if (!this.config.credential) throw new DetectorError('CONFIG_INVALID', 'missing credential');
-    return this.config.credential();
+  private openTable(): Promise<TableClient> {
+    return openStateTable(this.config);
   }
 
   async update(
@@ -161,18 +135,55 @@ export class TableOperationStateStore implements OperationStateStore {
     const now = this.now();
     if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
     this.lastSweep = now;
-    void (async () => {
-      let deleted = 0;
-      const expired = table.listEntities<StateEntity>({
-        queryOptions: {
-          filter: `ExpiresOn lt datetime'${new Date(now).toISOString()}'`,
-          select: ['PartitionKey', 'RowKey'],
-        },
-      });
-      for await (const e of expired) {
-        if (deleted++ >= SWEEP_MAX) break;
-        await table.deleteEntity(e.partitionKey, e.rowKey).catch(() => undefined);
-      }
-    })().catch(() => undefined);
+    sweepExpired(table, now);
   }
+}
+
+/**
+ * A state table of the host storage (identity-based endpoint, or a connection string locally), created when
+ * missing. Shared by the operation state and the caller history.
+ */
+export async function openStateTable(config: TableStateStoreConfig): Promise<TableClient> {
+  const { TableClient } = await import('@azure/data-tables');
+  const options: TableServiceClientOptions = {
+    retryOptions: DEFAULT_TABLE_RETRY,
+    ...config.clientOptions,
+  };
+  const { storage, table } = config;
+  let client: TableClient;
+  if (storage.kind === 'connectionString') {
+    client = TableClient.fromConnectionString(storage.connectionString, table, {
+      ...options,
+      allowInsecureConnection: /127\.0\.0\.1|localhost|UseDevelopmentStorage=true/i.test(
+        storage.connectionString,
+      ),
+    });
+  } else {
+    if (!config.credential) throw new DetectorError('CONFIG_INVALID', 'missing credential');
+    client = new TableClient(storage.serviceUri, table, await config.credential(), options);
+  }
+  try {
+    await client.createTable();
+  } catch (error) {
+    // A role without table creation (or a table made by the deployment) is fine: the writes will say.
+    if (statusOf(error) !== 409 && statusOf(error) !== 403) throw error;
+  }
+  return client;
+}
+
+/** Deletes up to a few hundred entities whose ExpiresOn has passed, in the background; failures are ignored. */
+export function sweepExpired(table: TableClient, nowMs: number): void {
+  void (async () => {
+    let deleted = 0;
+    const expired = table.listEntities<StateEntity>({
+      queryOptions: {
+        filter: `ExpiresOn lt datetime'${new Date(nowMs).toISOString()}'`,
+        select: ['PartitionKey', 'RowKey'],
+      },
+    });
+    for await (const e of expired) {
+      if (deleted++ >= SWEEP_MAX) break;
+      await table.deleteEntity(e.partitionKey, e.rowKey).catch(() => undefined);
+    }
+  })().catch(() => undefined);
 }

@@ -3,7 +3,11 @@ import {
   loadSettings,
   SETTINGS as SETTINGS_ROWS,
 } from '../../src/config/settings';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DetectorError } from '../../src/lib/errors';
+import { ALLOWLIST_COLUMNS } from '../../src/triage/allowlist';
 
 const valid = {
   LOGS_INGESTION_ENDPOINT: 'https://dcr-1.westeurope-1.ingest.monitor.azure.com',
@@ -43,6 +47,8 @@ describe('loadSettings', () => {
       operationStateStorage: undefined,
       operationStateTable: 'packetcaptureoperations',
       operationWindowMs: 360 * 60_000,
+      captureHistoryTable: 'packetcapturehistory',
+      allowlist: undefined,
     });
   });
 
@@ -122,6 +128,35 @@ describe('the settings table', () => {
       DELIVERY_TIME_BUDGET_SECONDS: String(loaded.deliveryTimeBudgetMs / 1000),
       OPERATION_STATE_TABLE: loaded.operationStateTable,
       OPERATION_STATE_WINDOW_MINUTES: String(loaded.operationWindowMs / 60_000),
+      CAPTURE_HISTORY_TABLE: loaded.captureHistoryTable,
     });
+  });
+});
+
+describe('ALLOWLIST_PATH', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcd-settings-'));
+  writeFileSync(join(dir, 'allowlist.csv'), `${ALLOWLIST_COLUMNS.join(',')}\n,,,rg-probe,,Nightly probe,\n`);
+  writeFileSync(join(dir, 'bad.csv'), `${ALLOWLIST_COLUMNS.join(',')}\nx,,,,,,\n`);
+
+  it('is read at start-up; a relative path against the base folder the host gives (the function: its package root)', () => {
+    const s = loadSettings({ ...valid, ALLOWLIST_PATH: 'allowlist.csv' }, 'function', { baseDir: dir });
+    expect(s.allowlist).toEqual({
+      source: 'allowlist.csv',
+      entries: [{ line: 2, resourceGroup: 'rg-probe', reason: 'Nightly probe' }],
+    });
+    expect(
+      loadSettings({ ALLOWLIST_PATH: join(dir, 'allowlist.csv') }, 'cli').allowlist?.entries,
+    ).toHaveLength(1);
+  });
+
+  it('stops the start with the other problems when the file is bad or missing, naming the line', () => {
+    expect(
+      problemsOf({ ...valid, ALLOWLIST_PATH: join(dir, 'bad.csv'), DEAD_LETTER_CONTAINER: 'X' }, 'function'),
+    ).toMatch(
+      /^Invalid configuration \(2 problems\):\n- DEAD_LETTER_CONTAINER must be a valid blob container name.*\n- ALLOWLIST_PATH: Invalid allowlist bad\.csv \(1 problem\):\n {2}- line 2: Reason is required/,
+    );
+    expect(problemsOf({ ALLOWLIST_PATH: join(dir, 'missing.csv') }, 'cli')).toMatch(
+      /ALLOWLIST_PATH: Cannot read the allowlist .*missing\.csv: .*ENOENT/,
+    );
   });
 });

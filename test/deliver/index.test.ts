@@ -70,6 +70,29 @@ describe('createDelivery', () => {
     );
     expect(() => createDelivery(http, new CapturingLogger())).toThrow(/must use https/);
   });
+
+  it("keeps the callers' history in the host storage's table when there is one (shared), else in memory", () => {
+    const withTables = loadSettings({ AzureWebJobsStorage__accountName: 'stpcd' }, 'cli');
+    const d = createDelivery(withTables, new CapturingLogger());
+    expect(d.captureHistory?.name).toBe('table packetcapturehistory');
+    expect(createDelivery(withTables, new CapturingLogger()).captureHistory).toBe(d.captureHistory);
+    // Printing instead of delivering (scan --stdout) still records into it: how an archive backfills the history.
+    expect(createDelivery(withTables, new CapturingLogger(), { local: true }).captureHistory).toBe(
+      d.captureHistory,
+    );
+    expect(createDelivery(loadSettings({}, 'cli'), new CapturingLogger()).captureHistory?.name).toBe(
+      'memory',
+    );
+  });
+
+  it('passes the allowlist of the settings, or the one a host gives instead (scan --allowlist)', () => {
+    const none = createDelivery(loadSettings({}, 'cli'), new CapturingLogger());
+    expect(none.allowlist).toBeUndefined();
+    const given = { source: 'given.csv', entries: [] };
+    expect(
+      createDelivery(loadSettings({}, 'cli'), new CapturingLogger(), { allowlist: given }).allowlist,
+    ).toBe(given);
+  });
 });
 
 describe('lazy loading (perf: no Azure SDK client is loaded before the first alert)', () => {

@@ -46,6 +46,17 @@ describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
     expect(rule.summaryAttributes.length).toBeGreaterThan(0);
   });
 
+  it('declares why it rates its findings as it does: a rationale for every severity, the default among them', () => {
+    expect(rule.severityRationale.length).toBeGreaterThan(0);
+    const levels = rule.severityRationale.map((r) => r.severity);
+    expect(new Set(levels).size).toBe(levels.length);
+    expect(levels).toContain(rule.severity);
+    for (const r of rule.severityRationale) {
+      expect(SEVERITIES).toContain(r.severity);
+      expect(r.when.length).toBeGreaterThan(40);
+    }
+  });
+
   it('has operation patterns that are upper-case and never contain one another', () => {
     const patterns = rule.operationPatterns.map((p) => p.pattern);
     expect(new Set(patterns).size).toBe(patterns.length);
@@ -82,6 +93,13 @@ describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
     }
   });
 
+  it('has a positive fixture for every severity its rationale declares', () => {
+    for (const { severity } of rule.severityRationale) {
+      const hit = fixtures.some((f) => f.kind === 'positive' && f.expectedSeverity === severity);
+      expect({ severity, hasFixture: hit }).toEqual({ severity, hasFixture: true });
+    }
+  });
+
   it.each(fixtures.map((f) => [f.name, f] as const))('fixture: %s', (_name, fixture) => {
     const normalized = normalizeRecord(fixture.log);
     if (!normalized.ok) throw normalized.error;
@@ -91,6 +109,11 @@ describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
     if (finding) {
       for (const key of Object.keys(finding.attributes)) expect(rule.attributeColumns).toContain(key);
       expect(rule.operationPatterns.map((p) => p.pattern)).toContain(finding.pattern);
+      // Every finding's severity is one the rationale declares, and a changed severity says why.
+      const level = finding.severity?.level ?? rule.severity;
+      expect(rule.severityRationale.map((r) => r.severity)).toContain(level);
+      if (finding.severity) expect(finding.severity.reason.length).toBeGreaterThan(20);
+      if (fixture.expectedSeverity) expect(level).toBe(fixture.expectedSeverity);
     }
   });
 });

@@ -19,6 +19,7 @@ import {
   stagePackage,
   type StagedPackage,
 } from '../../scripts/package-function';
+import { SHIPPED_ALLOWLIST_FILE } from '../../src/triage/allowlist';
 
 /**
  * The deployment package (`npm run package`, azure.yaml's `dist`) staged into a temporary folder outside the
@@ -153,7 +154,8 @@ describe('deployment package (npm run package)', () => {
       ['--require', preload, '-e', PROBE, JSON.stringify(externals), preload],
       {
         cwd: outDir,
-        env: { PATH: process.env.PATH, HOME: home, ...ENTRY_ENV },
+        // ALLOWLIST_PATH as the deployment sets it: the entry must find the shipped file beside host.json.
+        env: { PATH: process.env.PATH, HOME: home, ...ENTRY_ENV, ALLOWLIST_PATH: SHIPPED_ALLOWLIST_FILE },
         encoding: 'utf8',
         timeout: 60_000,
       },
@@ -173,9 +175,20 @@ describe('deployment package (npm run package)', () => {
     }
   });
 
-  it('holds host.json, package.json, its lockfile, the bundle with its map, and node_modules only', () => {
+  it('holds host.json, the allowlist, package.json, its lockfile, the bundle with its map, and node_modules only', () => {
     expect(readdirSync(outDir).sort()).toEqual(
-      ['dist', 'host.json', 'node_modules', 'package-lock.json', 'package.json'].sort(),
+      [
+        'dist',
+        'host.json',
+        SHIPPED_ALLOWLIST_FILE,
+        'node_modules',
+        'package-lock.json',
+        'package.json',
+      ].sort(),
+    );
+    // The same bytes as the repository's file, which the Sentinel watchlist is deployed from (test/infra).
+    expect(readFileSync(join(outDir, SHIPPED_ALLOWLIST_FILE), 'utf8')).toBe(
+      readFileSync(join(root, SHIPPED_ALLOWLIST_FILE), 'utf8'),
     );
     expect(readdirSync(join(outDir, dirname(FUNCTION_BUNDLE))).sort()).toEqual([
       'packetCaptureDetector.js',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RETRACTED_REVISION } from '../../src/alert/buildAlert';
 import { ALERT_COLUMNS } from '../../src/alert/columns';
 import { packetCaptureEnabled } from '../../src/detect/rules/packetCaptureEnabled';
 import {
@@ -56,8 +57,8 @@ const huntingTable = evaluate("[variables('huntingQueries')]", { template: hunti
 describe('KQL in the compiled template', () => {
   test('the deployed queries are the files under infra/queries, the AzureActivity ones after the generated operations', () => {
     expect(transformKql).toBe(queryFile('dcr-transform.kql'));
-    expect(ruleQuery).toBe(queryFile('analytics-rule.kql'));
     const operations = readFileSync(join(ROOT, CAPTURE_OPERATIONS_KQL_PATH), 'utf8');
+    expect(ruleQuery).toBe(operations + queryFile('analytics-rule.kql'));
     expect(Object.fromEntries(huntingTable.map((q) => [q.name, q.query]))).toEqual({
       'packet-capture-caller-network-operations': queryFile('hunting-caller-network-operations.kql'),
       'packet-capture-recent-captures': operations + queryFile('hunting-recent-captures.kql'),
@@ -195,21 +196,19 @@ describe('the analytics rule alerts each real AlertId once', () => {
   const props = resolved(rule, ['properties'], true) as Record<string, Json>;
   const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
 
+  const SUMMARIZE_LATEST =
+    /^\| summarize FirstIngestedAt = min\(IngestedAt\), arg_max\(AlertRevision, \*\) by AlertId;$/m;
+
   test("drops smoke test rows before the deduplication, so a marked copy can't stand in for a real first copy", () => {
-    expect(indexOf(ruleQuery, /^\| where isempty\(SmokeTestId\)$/m)).toBeLessThan(
-      indexOf(
-        ruleQuery,
-        /^\| summarize FirstIngestedAt = min\(IngestedAt\), arg_max\(AlertRevision, \*\) by AlertId$/m,
-      ),
-    );
+    expect(
+      indexOf(ruleQuery, /^let Rows = PacketCaptureAlerts_CL\n\| where isempty\(SmokeTestId\)$/m),
+    ).toBeLessThan(indexOf(ruleQuery, SUMMARIZE_LATEST));
+    expect(ruleQuery).toMatch(/^let Latest = Rows$/m);
   });
 
-  test('raises nothing for an alert whose latest row withdrew it (Suppressed), after taking that row', () => {
-    expect(indexOf(ruleQuery, /^\| where not\(Suppressed\)$/m)).toBeGreaterThan(
-      indexOf(
-        ruleQuery,
-        /^\| summarize FirstIngestedAt = min\(IngestedAt\), arg_max\(AlertRevision, \*\) by AlertId$/m,
-      ),
+  test('raises nothing for an alert whose latest row withdrew it or is allowlisted (Suppressed), after taking that row', () => {
+    expect(indexOf(ruleQuery, /^let ToAlert = Latest\n\| where not\(Suppressed\)$/m)).toBeGreaterThan(
+      indexOf(ruleQuery, SUMMARIZE_LATEST),
     );
   });
 
@@ -231,20 +230,31 @@ describe('the analytics rule alerts each real AlertId once', () => {
     )?.[0];
     expect(key).toBe('DetectorAlertId');
     expect(ruleQuery).toContain(`| where ExtendedProperties has "${key!}"`);
-    expect(ruleQuery).toMatch(
-      /^\| where FirstIngestedAt > ago\(runWindow\)\n {4}or \(FirstIngestedAt <= ago\(settle\) and AlertId !in \(AlreadyAlerted\)\)$/m,
+    // A first copy in this run's window; a severity raise by a later row in it (unless Sentinel has that severity
+    // already); a row no run alerted, or whose raise no run alerted, once settled.
+    expect(ruleQuery).toContain(
+      [
+        '| lookup kind=leftouter AlreadyAlerted on $left.AlertId == $right.DetectorAlertId',
+        '| where FirstIngestedAt > ago(runWindow)',
+        '    or (EscalatedAt > ago(runWindow) and coalesce(AlertedRank, 0) < SeverityRank)',
+        '    or (FirstIngestedAt <= ago(settle) and isnull(AlertedRank))',
+        '    or (EscalatedAt <= ago(settle) and AlertedRank < SeverityRank)',
+      ].join('\n'),
     );
     const minutes = (name: string) => Number(new RegExp(`let ${name} = (\\d+)m;`).exec(ruleQuery)?.[1]);
     // Catch-up starts after this run's own window, once the earlier run's alert had time to be recorded.
     expect(minutes('settle')).toBeGreaterThan(minutes('runWindow'));
   });
 
-  test('binds in a workspace that has no SecurityAlert table yet: the union is fuzzy there, nowhere else', () => {
-    const withoutAlerts = analyzeKql(ruleQuery, [alertTable(), AZURE_ACTIVITY]);
-    expect(withoutAlerts.errors).toEqual([]);
-    expect(
-      withoutAlerts.diagnostics.map((d) => `${d.code} ${ruleQuery.slice(d.start, d.start + d.length)}`),
-    ).toEqual(['KS205 SecurityAlert']);
+  test('binds in a workspace without SecurityAlert or AzureActivity: the unions are fuzzy there, nowhere else', () => {
+    const fuzzy = (tables: readonly TableSchema[]) => {
+      const analysis = analyzeKql(ruleQuery, tables);
+      expect(analysis.errors).toEqual([]);
+      return analysis.diagnostics.map((d) => `${d.code} ${ruleQuery.slice(d.start, d.start + d.length)}`);
+    };
+    expect(fuzzy([alertTable(), AZURE_ACTIVITY])).toEqual(['KS205 SecurityAlert']);
+    expect(fuzzy([alertTable(), SECURITY_ALERT])).toEqual(['KS205 AzureActivity']);
+    expect(fuzzy([alertTable()])).toEqual(['KS205 SecurityAlert', 'KS205 AzureActivity']);
     // The alert table is not fuzzy: the rule must fail loudly without it.
     expect(analyzeKql(ruleQuery, [AZURE_ACTIVITY, SECURITY_ALERT]).errors.length).toBeGreaterThan(0);
   });
@@ -279,6 +289,105 @@ describe('the analytics rule alerts each real AlertId once', () => {
     expect(extract(JSON.stringify({ 'Custom Details': JSON.stringify({ CorrelationId: [other] }) }))).toEqual(
       [],
     );
+  });
+
+  test('the severity extraction reads the detector severity Sentinel recorded for the alert', () => {
+    const pattern = /extract\(@"(DetectorSeverity[^"]+)", 1, ExtendedProperties\)/.exec(ruleQuery)?.[1];
+    expect(pattern).toBeDefined();
+    const severityOf = (extendedProperties: string) => new RegExp(pattern!).exec(extendedProperties)?.[1];
+    const details = JSON.stringify({
+      'Custom Details': JSON.stringify({ DetectorAlertId: ['a'.repeat(32)], DetectorSeverity: ['High'] }),
+    });
+    expect(severityOf(details)).toBe('High');
+    expect(
+      severityOf(JSON.stringify({ 'Custom Details': JSON.stringify({ DetectorAlertId: ['x'] }) })),
+    ).toBeUndefined();
+    const props = resolved(rule, ['properties', 'customDetails'], true) as Record<string, string>;
+    expect(props.DetectorSeverity).toBe('Severity');
+  });
+});
+
+describe('the analytics rule answers the runbook at alert time and raises severity by evidence', () => {
+  const props = resolved(rule, ['properties'], true) as Record<string, Json>;
+  const details = props.customDetails as Record<string, string>;
+  const columns = new Map(analyzeKql(ruleQuery, WORKSPACE).resultColumns.map((c) => [c.name, c.type]));
+
+  test("fits Sentinel's query length (10,000 characters, the generated operations included)", () => {
+    expect(ruleQuery.length).toBeLessThanOrEqual(10_000);
+  });
+
+  test("answers the runbook and raises only for the capture rule's rows; other rules' rows pass through", () => {
+    expect(ruleQuery).toContain(`let CaptureRule = "${packetCaptureEnabled.id}";`);
+    expect(ruleQuery).toContain('| where AlertRevision < 10 and RuleId == CaptureRule\n');
+    expect(ruleQuery).toContain('FirstSeen = RuleId == CaptureRule and ');
+    expect(ruleQuery).toContain('iff(RuleId != CaptureRule, "", strcat(" Step 3: "');
+    // Nothing filters the alerted rows by rule: another rule's row is never dropped here.
+    expect(ruleQuery).not.toMatch(/^\| where RuleId/m);
+  });
+
+  test('step 2: capture starts in the 6 hours up to each alert, from the alert table and AzureActivity, each operation once', () => {
+    expect(ruleQuery).toMatch(/^let scope = 6h;$/m);
+    expect(ruleQuery).toContain('let Starts = union isfuzzy=true\n    (Latest\n');
+    expect(ruleQuery).toMatch(
+      /\(AzureActivity\n {8}\| where OperationNameValue in~ \(StartOperations\)\n {8}\| where ActivityStatusValue in~ \("Success", "Succeeded"\)\n/,
+    );
+    // A finding a later record withdrew (RETRACTED_REVISION) is no capture start; allowlisted ones are.
+    expect(RETRACTED_REVISION).toBe(10);
+    expect(ruleQuery).toContain('| where AlertRevision < 10 and RuleId == CaptureRule\n');
+    expect(ruleQuery).toContain(
+      '| summarize StartTime = min(StartTime), By = take_any(tostring(Keys[0])) by Op',
+    );
+    expect(ruleQuery).toContain(
+      '| where StartTime between ((AnchorTime - scope) .. AnchorTime) or Op == AnchorOp',
+    );
+    expect(details.CapturesLast6h).toBe('CapturesLast6h');
+    expect(columns.get('CapturesLast6h')).toBe('long');
+  });
+
+  test('step 3: earlier captures by the caller (its name or object id) and by its IP, never the alert itself', () => {
+    expect(ruleQuery).toContain('Keys = pack_array(tolower(Caller), tolower(CallerObjectId))');
+    // Never the app id: a user's is the client app (Azure portal, Azure CLI) every other user shares.
+    expect(ruleQuery).not.toMatch(/Keys = pack_array\([^)]*CallerAppId/);
+    expect(ruleQuery.match(/\| where StartTime < AnchorTime and Op != AnchorOp\n/g)).toHaveLength(2);
+    // The query period holds 14 days at most: the detector's 90-day answer is combined with the workspace's.
+    expect(ruleQuery).toContain('DetectorPrior = coalesce(CallerPriorCaptures, -1)');
+    expect(ruleQuery).toContain('PriorByCaller = max_of(coalesce(WorkspaceCallerPrior, 0), DetectorPrior)');
+    expect(ruleQuery).toContain('PriorByIp = max_of(coalesce(WorkspaceIpPrior, 0), DetectorIpPrior)');
+    for (const [detail, column] of [
+      ['CallerPriorCaptures', 'PriorByCaller'],
+      ['CallerIpPriorCaptures', 'PriorByIp'],
+      ['CallerLastCapture', 'LastByCaller'],
+      ['CallerHistory', 'CallerHistory'],
+    ]) {
+      expect(details[detail!]).toBe(column);
+    }
+    expect(columns.get('PriorByCaller')).toBe('long');
+    expect(columns.get('LastByCaller')).toBe('datetime');
+  });
+
+  test("a caller's first capture in 90 days raises the severity one step, and says so", () => {
+    // Only when the detector's 90-day history says none (unknown history never raises) and the workspace agrees.
+    expect(ruleQuery).toContain(
+      'FirstSeen = RuleId == CaptureRule and CallerKnown and DetectorPrior == 0 and PriorByCaller == 0',
+    );
+    expect(ruleQuery).toContain(
+      'IncidentSeverity = iff(FirstSeen, case(Severity == "Informational", "Low", Severity == "Low", "Medium", "High"), Severity)',
+    );
+    const override = props.alertDetailsOverride as Record<string, string>;
+    expect(override.alertSeverityColumnName).toBe('IncidentSeverity');
+    // The reason rides along: a custom detail and the description.
+    expect(details.SeverityReason).toBe('IncidentSeverityReason');
+    expect(ruleQuery).toMatch(/AlertDescription = substring\(strcat\([\s\S]*IncidentSeverityReason/);
+    expect(ruleQuery).toContain('". Detector: ", SeverityReason)');
+    expect(props.severity).toBe('Medium');
+  });
+
+  test('custom details stay within Sentinel limits and every one is a column of the result', () => {
+    expect(Object.keys(details).length).toBeLessThanOrEqual(20);
+    expect(Object.values(details).filter((c) => !columns.has(c))).toEqual([]);
+    // The combined size limit (64 KB) holds: the long texts are bounded in the query.
+    expect(ruleQuery).toContain('AlertName = substring(');
+    expect(ruleQuery).toMatch(/, 0, 4900\)\n/);
   });
 });
 
@@ -327,6 +436,8 @@ describe('the hunting queries answer the runbook steps as written', () => {
       'CallerIpAddress',
       'CorrelationId',
       'AlertId',
+      'Severity',
+      'Allowlisted',
       'InDetector',
       'Sources',
     ]);

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ALERT_STREAM_NAME } from '../../src/alert/columns';
 import { loadSettings, SETTINGS } from '../../src/config/settings';
+import { ALLOWLIST_COLUMNS, SHIPPED_ALLOWLIST_FILE } from '../../src/triage/allowlist';
 import {
   allResources,
   evaluate,
@@ -52,6 +53,7 @@ describe('compiled template', () => {
       'Microsoft.SecurityInsights/onboardingStates',
       'Microsoft.SecurityInsights/alertRules',
       'Microsoft.OperationalInsights/workspaces/savedSearches',
+      'Microsoft.SecurityInsights/watchlists',
     ]) {
       expect(types).toContain(type);
     }
@@ -413,6 +415,7 @@ describe('Function App', () => {
       EVENTHUB_CONSUMER_GROUP: 'packet-capture-detector',
       DEAD_LETTER_CONTAINER: 'packet-capture-dead-letters',
       OPERATION_STATE_TABLE: 'packetcaptureoperations',
+      CAPTURE_HISTORY_TABLE: 'packetcapturehistory',
     };
     const env: Record<string, string> = {};
     for (const s of settings) {
@@ -433,8 +436,15 @@ describe('Function App', () => {
       serviceUri: 'https://stpcdabc.table.core.windows.net/',
     });
     expect(loaded.operationStateTable).toBe('packetcaptureoperations');
+    expect(loaded.captureHistoryTable).toBe('packetcapturehistory');
+    // Both state tables (lifecycle join, callers' history) are the template's, so the role never creates one.
     const tables = resourcesOfType(main, 'Microsoft.Storage/storageAccounts/tableServices/tables');
-    expect(tables).toHaveLength(1);
+    expect(tables.map((t) => text(t.resource.name))).toEqual([
+      "[format('{0}/{1}/{2}', parameters('name'), 'default', parameters('operationStateTableName'))]",
+      "[format('{0}/{1}/{2}', parameters('name'), 'default', parameters('captureHistoryTableName'))]",
+    ]);
+    const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
+    expect(mainParams.captureHistoryTableName?.defaultValue).toBe(loaded.captureHistoryTable);
   });
 
   test('no FTP settings: Flex Consumption has no FTP endpoint; basic-auth publishing to SCM is off', () => {
@@ -478,13 +488,15 @@ describe('Sentinel content', () => {
   const rule = onlyResourceOfType(main, 'Microsoft.SecurityInsights/alertRules');
   const props = resolved(rule, ['properties'], true) as JsonObject;
 
-  test('a Scheduled rule: T1040 under CredentialAccess, alert name and severity from the row', () => {
+  test('a Scheduled rule: T1040 under CredentialAccess, alert name, description and severity from the query', () => {
     expect(resolved(rule, ['kind'])).toBe('Scheduled');
     expect(props.tactics).toEqual(['CredentialAccess']);
     expect(props.techniques).toEqual(['T1040']);
-    expect(props.alertDetailsOverride).toMatchObject({
-      alertDisplayNameFormat: '{{AlertTitle}}',
-      alertSeverityColumnName: 'Severity',
+    // What is captured and where it goes (the row's AlertSummary), the runbook answers and why the severity.
+    expect(props.alertDetailsOverride).toEqual({
+      alertDisplayNameFormat: '{{AlertName}}',
+      alertDescriptionFormat: '{{AlertDescription}}',
+      alertSeverityColumnName: 'IncidentSeverity',
     });
     expect(props.eventGroupingSettings).toEqual({ aggregationKind: 'AlertPerResult' });
   });
@@ -500,6 +512,8 @@ describe('Sentinel content', () => {
     expect(flat).toEqual([
       'IP: Address=CallerIpAddress',
       'AzureResource: ResourceId=ResourceId',
+      'AzureResource: ResourceId=CapturedResourceId',
+      'AzureResource: ResourceId=DestinationResourceId',
       'Account: Name=AccountName, UPNSuffix=AccountUPNSuffix, AadUserId=AccountObjectId',
       'Account: AadUserId=ApplicationObjectId, Name=ApplicationId',
     ]);
@@ -520,24 +534,64 @@ describe('Sentinel content', () => {
     expect(query).toContain(
       'ApplicationId = iff(CallerIsUser, "", coalesce(CallerAppId, iff(Caller == CallerObjectId, "", Caller)))',
     );
+    // The captured resource and the destination as Azure resources: the top-level resource of their ids, the
+    // captured one only when it is not the operation's own resource (a gateway captures itself).
+    expect(query).toContain(
+      'DestinationResourceId = extract(@"^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/[^/]+/[^/]+)", 1, CaptureStorage)',
+    );
+    expect(query).toContain(
+      'CapturedResourceId = iff(CapturedResourceId =~ ResourceId, "", CapturedResourceId)',
+    );
     expect(Object.keys(props.customDetails as JsonObject)).toEqual(
       expect.arrayContaining(['Operation', 'CaptureKind', 'CorrelationId', 'Location', 'DetectorAlertId']),
     );
   });
 
   test("incidents group alerts with the same title within an hour (Panther's dedup)", () => {
+    // The alert name says more than the seed's title; the title (by location) rides along as a custom detail.
     expect(props.incidentConfiguration).toMatchObject({
       createIncident: true,
       groupingConfiguration: {
         enabled: true,
         matchingMethod: 'Selected',
-        groupByAlertDetails: ['DisplayName'],
+        groupByAlertDetails: [],
+        groupByCustomDetails: ['GroupingTitle'],
         groupByEntities: [],
       },
     });
+    expect((props.customDetails as JsonObject).GroupingTitle).toBe('AlertTitle');
     const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
     expect(mainParams.incidentGroupingLookback?.defaultValue).toBe('PT1H');
     expect(mainParams.alertRuleQueryPeriod?.defaultValue).toBe('P14D');
+  });
+
+  test('the allowlist watchlist is the repository file the function ships, deployed once it has a row', () => {
+    const [watchlist] = resourcesOfType(main, 'Microsoft.SecurityInsights/watchlists');
+    expect(watchlist).toBeDefined();
+    const shipped = readFileSync(join(ROOT, SHIPPED_ALLOWLIST_FILE), 'utf8');
+    // The same bytes the package ships (test/functions/deploymentPackage.test.ts) and the function applies.
+    expect(evaluate("[variables('allowlistCsv')]", { template: watchlist!.template })).toBe(shipped);
+    expect(watchlist!.resource.properties).toMatchObject({
+      rawContent: "[variables('allowlistCsv')]",
+      contentType: 'text/csv',
+      numberOfLinesToSkip: 0,
+      sourceType: 'Local file',
+    });
+    const key = text((watchlist!.resource.properties as JsonObject).itemsSearchKey);
+    expect(ALLOWLIST_COLUMNS).toContain(key);
+    expect(resolved(watchlist!, ['name'])).toBe('PacketCaptureAllowlist');
+    // A watchlist needs items: a header-only file deploys none (a row below the header turns it on).
+    expect(watchlist!.resource.condition).toBe("[variables('allowlistHasRows')]");
+    expect((watchlist!.template.variables as JsonObject).allowlistHasRows).toBe(
+      "[contains(trim(variables('allowlistCsv')), '\n')]",
+    );
+    // The function reads the same file: the app setting names it, the package ships it.
+    const site = onlyResourceOfType(main, 'Microsoft.Web/sites');
+    const appSettings = resolved(site, ['properties', 'siteConfig', 'appSettings'], true) as {
+      name: string;
+      value: Json;
+    }[];
+    expect(appSettings.find((a) => a.name === 'ALLOWLIST_PATH')?.value).toBe(SHIPPED_ALLOWLIST_FILE);
   });
 
   test('three hunting queries, in the Hunting Queries category, version 2, tagged T1040', () => {

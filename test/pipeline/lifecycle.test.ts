@@ -86,6 +86,9 @@ const comparable = (row: AlertRow) => ({
   CaptureKind: row.CaptureKind,
   CaptureTarget: row.CaptureTarget,
   CaptureStorage: row.CaptureStorage,
+  // A destination learned from a later record can raise the severity: the final row says so whatever the order.
+  Severity: row.Severity,
+  SeverityReason: row.SeverityReason,
   Location: row.Location,
   Caller: row.Caller,
   CallerKind: row.CallerKind,

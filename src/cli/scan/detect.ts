@@ -13,6 +13,8 @@ import type {
   MalformedStore,
   OperationStateStore,
 } from '../../pipeline/ports';
+import type { Allowlist } from '../../triage/allowlist';
+import type { CaptureHistoryStore } from '../../triage/history';
 import { runBatch } from '../../pipeline/runBatch';
 import type { BufferPool } from './inputs';
 
@@ -36,11 +38,18 @@ export interface DetectResult {
 
 const silent: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-/** The batch runner over `messages` with collecting ports and the run's operation state. */
+/** What every batch of the run shares: the operation state of the lifecycle join, and triage's parts. */
+export interface RunShared {
+  readonly operationState: OperationStateStore;
+  readonly allowlist?: Allowlist;
+  readonly captureHistory?: CaptureHistoryStore;
+}
+
+/** The batch runner over `messages` with collecting ports and what the run shares. */
 export async function detectMessages(
   messages: readonly Buffer[],
   prefilter: boolean,
-  operationState: OperationStateStore,
+  shared: RunShared,
 ): Promise<DetectResult> {
   const alerts: AlertRow[] = [];
   const malformed: DetectedProblem[] = [];
@@ -84,7 +93,7 @@ export async function detectMessages(
     messages.map(() => ({})),
     { source: 'file' },
     // The whole run is one window: a scan reads in minutes what Azure logged over months.
-    { sink, malformedStore: store, operationState, operationWindowMs: Number.MAX_SAFE_INTEGER / 4 },
+    { sink, malformedStore: store, ...shared, operationWindowMs: Number.MAX_SAFE_INTEGER / 4 },
     silent,
     { prefilter },
   );
@@ -103,12 +112,12 @@ export class RunDetector {
   constructor(
     private readonly pool: BufferPool,
     private readonly prefilter: boolean,
-    private readonly operationState: OperationStateStore,
+    private readonly shared: RunShared,
   ) {}
 
   async detect(messages: readonly Buffer[], leased: ArrayBuffer | undefined): Promise<DetectResult> {
     try {
-      return await detectMessages(messages, this.prefilter, this.operationState);
+      return await detectMessages(messages, this.prefilter, this.shared);
     } finally {
       if (leased) this.pool.release(leased);
     }

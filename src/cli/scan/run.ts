@@ -12,6 +12,8 @@ import { redactText } from '../../lib/redact';
 import { formatBytes } from '../../lib/text';
 import type { AlertSink, BatchInfo, DeliveryReport, Logger, OperationStateStore } from '../../pipeline/ports';
 import type { RunAlertCollector } from './collector';
+import type { Allowlist } from '../../triage/allowlist';
+import type { CaptureHistoryStore } from '../../triage/history';
 import { RunDetector, type DetectResult } from './detect';
 import { Framer, type FramedMessage, type FrameEvent } from './framing';
 import { BufferPool, needsTranscoding, textChunks, type ScanInput } from './inputs';
@@ -75,6 +77,9 @@ export interface ScanRunConfig {
   readonly concurrency: number;
   /** The run's one operation state: the lifecycle join spans every input of the run. */
   readonly operationState: OperationStateStore;
+  /** Triage of every row (src/triage/): the allowlist, and the callers' capture history. */
+  readonly allowlist?: Allowlist;
+  readonly captureHistory?: CaptureHistoryStore;
   readonly prefilter: boolean;
   readonly collector: RunAlertCollector;
   /** Logs Ingestion; undefined: alerts are printed at the end of the run. */
@@ -227,7 +232,11 @@ export async function runScanInputs(run: ScanRunConfig): Promise<void> {
   run.signal.addEventListener('abort', onAbort, { once: true });
 
   const pool = new BufferPool();
-  const detector = new RunDetector(pool, run.prefilter, run.operationState);
+  const detector = new RunDetector(pool, run.prefilter, {
+    operationState: run.operationState,
+    ...(run.allowlist ? { allowlist: run.allowlist } : {}),
+    ...(run.captureHistory ? { captureHistory: run.captureHistory } : {}),
+  });
   const worker = async () => {
     for (;;) {
       const item = await take();

@@ -10,6 +10,7 @@ import { parseResourceId, type ActivityEvent } from '../../normalize/activityEve
 import { detailSources, detailValues, mergeDetails } from '../details';
 import type { DetectionRule, Finding, OperationDetails, OperationPattern } from '../types';
 import { collectCaptureDetails, regionFromResourceId, type CaptureKind } from './packetCaptureDetails';
+import { assessCapture, CAPTURE_SEVERITY_RATIONALE } from './packetCaptureSeverity';
 
 export type { CaptureKind } from './packetCaptureDetails';
 
@@ -91,6 +92,44 @@ const PATTERNS: readonly CapturePattern[] = [
   },
 ];
 
+/** What each kind captures, for the one-line summary (the incident's name). */
+const CAPTURED: Readonly<Record<CaptureKind, string>> = {
+  NetworkWatcher: 'Network Watcher packet capture of',
+  VirtualNetworkGateway: 'Packet capture on virtual network gateway',
+  GatewayConnection: 'Packet capture on gateway connection',
+  VpnGateway: 'Packet capture on Virtual WAN VPN gateway',
+  VpnConnection: 'Packet capture on VPN connection',
+  AzureFirewall: 'Packet capture on Azure Firewall',
+  VirtualNetworkTap: 'Traffic mirror through virtual network TAP',
+  NetworkInterfaceTap: 'Traffic mirror of network interface',
+};
+
+const MAX_SUMMARY_CHARS = 300;
+
+/** `Network Watcher packet capture of vm-web01 to storage account st in another subscription (…)`. */
+function summarize(
+  kind: CaptureKind,
+  event: ActivityEvent,
+  target: string,
+  where: string | undefined,
+): string {
+  const named =
+    target === ''
+      ? ''
+      : (target
+          .split('/')
+          .filter((s) => s !== '')
+          .pop() ?? '');
+  const resource = parseResourceId(event.resourceId).resourceName || event.resourceId;
+  // A Network Watcher capture's Success record names only the capture; its Start record names the VM.
+  const what =
+    kind === 'NetworkWatcher' && named === ''
+      ? `Network Watcher packet capture ${resource}`
+      : `${CAPTURED[kind]} ${named || resource}`;
+  const text = `${what}${where === undefined ? ' (destination not in the records)' : ` to ${where}`}`;
+  return text.length > MAX_SUMMARY_CHARS ? `${text.slice(0, MAX_SUMMARY_CHARS - 1)}…` : text;
+}
+
 /** The firewall's capture API multiplexes start, status and stop; only a start is a finding. */
 const NON_START_FIREWALL_OPERATIONS: ReadonlySet<string> = new Set(['status', 'stop']);
 
@@ -130,11 +169,12 @@ function locate(event: ActivityEvent, details: OperationDetails): Finding['locat
 
 export const packetCaptureEnabled: DetectionRule = {
   id: 'Azure.MonitorActivity.Network.PacketCaptureEnabled',
-  version: '2.0.0',
+  version: '2.1.0',
   displayName: 'Azure Network Packet Capture Enabled',
   description:
     'Detects when an Azure packet capture or traffic mirror is started: Network Watcher packet captures, virtual network gateway, connection and Virtual WAN VPN captures, Azure Firewall captures, and virtual network TAPs. Packet capture could let a threat actor inspect unencrypted network traffic and extract credentials or data. While packet capture is a legitimate diagnostics tool, adversaries may abuse it to sniff credentials or intercept sensitive data in transit.',
   severity: 'Medium',
+  severityRationale: CAPTURE_SEVERITY_RATIONALE,
   tactics: [{ id: 'TA0006', name: 'Credential Access', sentinelName: 'CredentialAccess' }],
   techniques: [{ id: 'T1040', name: 'Network Sniffing' }],
   tags: ['Credential Access', 'Network Sniffing'],
@@ -175,6 +215,7 @@ export const packetCaptureEnabled: DetectionRule = {
       CaptureTarget: details.target?.value ?? resourceTarget(match.kind, event.resourceId),
       CaptureStorage: details.destination?.value ?? '',
     };
+    const assessed = assessCapture(event, match.kind, details);
     return {
       kind: match.kind,
       pattern: match.pattern,
@@ -191,6 +232,8 @@ export const packetCaptureEnabled: DetectionRule = {
           ? { requestedOperation: 'unknown (no record of the operation carried its request body)' }
           : {}),
       },
+      severity: assessed.severity,
+      summary: summarize(match.kind, event, attributes.CaptureTarget, assessed.where),
     };
   },
 

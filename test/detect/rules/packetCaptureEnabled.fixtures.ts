@@ -125,6 +125,8 @@ function casesFor(c: OperationCase): RuleFixture[] {
         expected: true,
         kind: 'positive',
         expectedKind: c.kind,
+        // No body: the destination is unknown, so the seed's Medium.
+        expectedSeverity: 'Medium',
         log: log(op, result, c.resourceId),
       });
     }
@@ -171,8 +173,145 @@ function casesFor(c: OperationCase): RuleFixture[] {
   return fixtures;
 }
 
+const OTHER_SUB = '/subscriptions/00000000-0000-0000-0000-0000000000bb';
+const storageId = (sub: string, account: string) =>
+  `${sub}/resourceGroups/rg-diag/providers/Microsoft.Storage/storageAccounts/${account}`;
+
+/** A success record carrying its operation's request body (as the REST shape and some exports do). */
+function withBody(c: OperationCase, requestBody: Record<string, unknown>) {
+  return log(c.operation.toUpperCase(), 'Success', c.resourceId, {
+    properties: { requestbody: JSON.stringify(requestBody) },
+  });
+}
+
+const byKind = (kind: CaptureKind) => OPERATION_CASES.find((c) => c.kind === kind)!;
+
+/** Severity from where the traffic goes (src/detect/rules/packetCaptureSeverity.ts). */
+const SEVERITY_FIXTURES: readonly RuleFixture[] = [
+  {
+    name: 'severity: Network Watcher capture to a storage account in another subscription is High',
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'NetworkWatcher',
+    expectedSeverity: 'High',
+    log: withBody(byKind('NetworkWatcher'), {
+      properties: {
+        target: `${SUB}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/vm1`,
+        storageLocation: {
+          storageId: storageId(OTHER_SUB, 'stsink'),
+          storagePath: 'https://stsink.blob.core.windows.net/pcap/c.cap?sv=2022&sig=FAKEsig',
+        },
+      },
+    }),
+  },
+  {
+    name: "severity: Network Watcher capture to its own subscription's storage account (storagePath of that account) is Medium",
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'NetworkWatcher',
+    expectedSeverity: 'Medium',
+    log: withBody(byKind('NetworkWatcher'), {
+      properties: {
+        storageLocation: {
+          storageId: storageId(SUB, 'stdiag'),
+          storagePath: 'https://stdiag.blob.core.windows.net/pcap/c.cap',
+        },
+      },
+    }),
+  },
+  {
+    name: 'severity: a storagePath naming another account than the storageId is High (the account is not placed)',
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'NetworkWatcher',
+    expectedSeverity: 'High',
+    log: withBody(byKind('NetworkWatcher'), {
+      properties: {
+        storageLocation: {
+          storageId: storageId(SUB, 'stdiag'),
+          storagePath: 'https://stelsewhere.blob.core.windows.net/pcap/c.cap',
+        },
+      },
+    }),
+  },
+  {
+    name: 'severity: a capture kept on the VM (localPath only) is Medium',
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'NetworkWatcher',
+    expectedSeverity: 'Medium',
+    log: withBody(byKind('NetworkWatcher'), {
+      properties: { storageLocation: { filePath: 'D:\\captures\\c.cap' } },
+    }),
+  },
+  {
+    name: 'severity: a TAP mirroring to a load balancer in another subscription is High',
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'VirtualNetworkTap',
+    expectedSeverity: 'High',
+    log: withBody(byKind('VirtualNetworkTap'), {
+      properties: {
+        destinationLoadBalancerFrontEndIPConfiguration: {
+          id: `${OTHER_SUB}/resourceGroups/rg-c/providers/Microsoft.Network/loadBalancers/lb1/frontendIPConfigurations/fe1`,
+        },
+        destinationPort: 4789,
+      },
+    }),
+  },
+  {
+    name: 'severity: a TAP mirroring to a NIC of its own subscription is Medium',
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'VirtualNetworkTap',
+    expectedSeverity: 'Medium',
+    log: withBody(byKind('VirtualNetworkTap'), {
+      properties: {
+        destinationNetworkInterfaceIPConfiguration: {
+          id: `${SUB}/resourceGroups/rg-c/providers/Microsoft.Network/networkInterfaces/nic1/ipConfigurations/ip1`,
+        },
+      },
+    }),
+  },
+  {
+    name: 'severity: a NIC attached to a TAP of another subscription is High',
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'NetworkInterfaceTap',
+    expectedSeverity: 'High',
+    log: withBody(byKind('NetworkInterfaceTap'), {
+      properties: {
+        virtualNetworkTap: {
+          id: `${OTHER_SUB}/resourceGroups/rg-c/providers/Microsoft.Network/virtualNetworkTaps/tap9`,
+        },
+      },
+    }),
+  },
+  {
+    name: 'severity: a firewall capture to a SAS URL no record places in the subscription is High',
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'AzureFirewall',
+    expectedSeverity: 'High',
+    log: withBody(byKind('AzureFirewall'), {
+      properties: { sasUrl: 'https://stafw.blob.core.windows.net/c?sv=2022&sig=FAKEsig', fileName: 'f' },
+    }),
+  },
+  {
+    name: 'severity: a gateway capture to a URL that is not an Azure Storage endpoint is High',
+    expected: true,
+    kind: 'positive',
+    expectedKind: 'VpnGateway',
+    expectedSeverity: 'High',
+    log: withBody(byKind('VpnGateway'), {
+      properties: { sasUrl: 'https://203.0.113.99/upload' },
+    }),
+  },
+];
+
 export const PACKET_CAPTURE_FIXTURES: readonly RuleFixture[] = [
   ...OPERATION_CASES.flatMap(casesFor),
+  ...SEVERITY_FIXTURES,
   {
     name: 'Firewall packetCaptureOperation with operation Start in the request body',
     expected: true,
