@@ -148,6 +148,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     try {
       const outcome = await runBatch([bytes], [{ origin: file.path }], { source: 'file' }, delivery, logger, {
         prefilter: !parsed.values.validate,
+        context: { protectedResourceIds: settings.protectedResourceIds },
       });
       addOutcome(totals, outcome);
     } catch (error) {

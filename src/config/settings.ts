@@ -44,6 +44,17 @@ export const CONTAINER_NAME_RULE = '3-63 lowercase letters, digits, single hyphe
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** An Azure resource id (or a subscription's, a resource group's): `/subscriptions/<id>[/...]`. */
+const RESOURCE_ID = /^\/subscriptions\/[^/\s]+(\/[^\s]*)?$/i;
+
+/** A comma-separated list of ids, trimmed, empty entries dropped. */
+export function splitIds(value: string): string[] {
+  return value
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+}
+
 export const DEFAULT_EVENTHUB_NAME = 'insights-activity-logs';
 export const DEFAULT_CONSUMER_GROUP = 'packet-capture-detector';
 export const DEFAULT_DEAD_LETTER_CONTAINER = 'packet-capture-dead-letters';
@@ -171,6 +182,19 @@ export const SETTINGS_TABLE = {
         ),
     ),
   }),
+  PROTECTED_RESOURCE_IDS: spec({
+    required: 'no',
+    description:
+      "Comma-separated resource, resource-group or subscription ids whose changes the integrity rules alert on (the deployment's own resource group and workspace; the Bicep sets them). Compared case-insensitively as prefixes on segment boundaries. Unset: only the subscription Activity Log export is watched.",
+    schema: z.optional(
+      z.string().check(
+        z.refine((v) => splitIds(v).every((id) => RESOURCE_ID.test(id)), {
+          error:
+            'PROTECTED_RESOURCE_IDS must be comma-separated Azure resource ids, each starting with /subscriptions/<id>',
+        }),
+      ),
+    ),
+  }),
   DELIVERY_TIME_BUDGET_SECONDS: spec({
     required: 'no',
     default: 240,
@@ -237,6 +261,8 @@ export interface Settings {
   readonly operationStateTable: string;
   readonly operationWindowMs: number;
   readonly deliveryTimeBudgetMs: number;
+  /** PROTECTED_RESOURCE_IDS, split (empty: nothing protected but the subscription export). */
+  readonly protectedResourceIds: readonly string[];
 }
 
 export type SettingsPurpose = 'function' | 'cli';
@@ -357,5 +383,6 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
     operationStateStorage: resolveTableStorage(values),
     operationStateTable: withDefault(values, 'OPERATION_STATE_TABLE'),
     operationWindowMs: withDefault(values, 'OPERATION_STATE_WINDOW_MINUTES') * 60_000,
+    protectedResourceIds: splitIds(values.PROTECTED_RESOURCE_IDS ?? ''),
   };
 }

@@ -14,6 +14,14 @@
  *   the `ﬁ` ligatures, ...): around each such character the raw text is upper-cased with the same
  *   `toUpperCase` the rule uses and searched again.
  *
+ * Rules with a resource scope (types.ts `ResourceScope`) fire only on resource ids of a certain shape, so their
+ * needles come from the scope instead of their operation patterns, which can be in every body (`SITES`,
+ * `LISTKEYS`, `DIAGNOSTICSETTINGS`): a protected scope's needle is the most specific run of its ids' last
+ * segment (an upper-cased substring of every id inside it); a subscription-level resource type's needle is
+ * the type's name, and an occurrence counts only when the text of the JSON string before it reads
+ * `/subscriptions/<id>/providers/<provider>/` (any backslash there, or no string start within reach, counts
+ * as a match: escapes are not decoded). The same escape and fold checks cover these needles.
+ *
  * Skipped bodies are not validated. To keep malformed-message detection where it matters, a body is
  * skipped only when it is framed like JSON (first non-space byte `{`/`[`, last the matching `}`/`]`) and
  * names an operation field; anything else (empty, truncated, foreign data) is parsed and reported as
@@ -22,8 +30,21 @@
  * it under `prefiltered`.
  */
 import { isAscii } from 'node:buffer';
-import { OPERATION_FIELDS, readOperationName } from '../normalize/shapes';
-import type { DetectionRule } from './types';
+import {
+  detectSourceFormat,
+  OPERATION_FIELDS,
+  readField,
+  readOperationName,
+  readText,
+} from '../normalize/shapes';
+import {
+  EMPTY_RULE_CONTEXT,
+  inProtectedScope,
+  isSubscriptionLevel,
+  protectedPrefixes,
+  subscriptionLevelPrefixPattern,
+} from './scope';
+import type { DetectionRule, ResourceScope, RuleContext } from './types';
 
 /** Why a body must be parsed, or `skip` when it cannot hold a matching record. */
 export type PrefilterVerdict =
@@ -44,16 +65,32 @@ export type PrefilterVerdict =
   | 'skip';
 
 export interface Prefilter {
-  /** Upper-case needles derived from the rules' operation patterns; empty when no filtering is possible. */
+  /**
+   * Upper-case needles derived from the rules' operation patterns and resource scopes; empty when no
+   * filtering is possible.
+   */
   readonly needles: readonly string[];
+  /** The needles that count only where the text before them passes their check (a subscription-level id). */
+  readonly confirmedNeedles: readonly string[];
   classify(body: unknown): PrefilterVerdict;
   /** False only when the body cannot hold a record any rule matches (and is framed like JSON). */
   mayContainMatch(body: unknown): boolean;
   /**
    * For a decoded record: false only when its operation name is a plain string that no rule's pattern can
-   * match, so normalizing and evaluating it cannot produce an alert.
+   * match, or that only rules with a resource scope match and its resource id lies outside their scope, so
+   * normalizing and evaluating it cannot produce an alert.
    */
   recordMayMatch(record: unknown): boolean;
+}
+
+/** What a prefilter is built from: the rules' patterns, split by where the rules can fire. */
+export interface PrefilterInput {
+  /** Operation patterns of rules that may fire on any resource: their needles come from the patterns. */
+  readonly patterns: readonly string[];
+  /** Rules that fire only inside a resource scope: their patterns (for the record gate) and their scope. */
+  readonly scoped?: readonly { readonly patterns: readonly string[]; readonly scope: ResourceScope }[];
+  /** The protected scope the `protected` rules are evaluated with. */
+  readonly context?: RuleContext;
 }
 
 /**
@@ -84,20 +121,92 @@ export function deriveNeedles(patterns: readonly string[]): string[] | undefined
   return unique.filter((n, i) => !unique.slice(0, i).some((shorter) => n.includes(shorter)));
 }
 
-function longestRun(text: string): string {
+function longestRun(text: string, run = /[A-Z0-9]+/g): string {
   let best = '';
-  for (const run of text.match(/[A-Z0-9]+/g) ?? []) if (run.length > best.length) best = run;
+  for (const r of text.match(run) ?? []) if (r.length > best.length) best = r;
   return best;
 }
 
-const cache = new WeakMap<readonly DetectionRule[], Prefilter>();
+/**
+ * The needle of a protected id (normalized, upper-cased): the longest run of its last segment made of
+ * characters JSON writes as themselves (letters, digits, `-`, `_`, `.`, parentheses), else of the whole id.
+ * Every resource id inside the scope, upper-cased, holds the id and so the run.
+ */
+export function protectedIdNeedle(prefix: string): string {
+  const safe = /[A-Z0-9._()-]+/g;
+  const last =
+    prefix
+      .split('/')
+      .filter((s) => s !== '')
+      .pop() ?? '';
+  return longestRun(last, safe) || longestRun(prefix, safe);
+}
 
-/** The prefilter for a rule set, built once per rule set (once per process for `RULES`). */
-export function prefilterFor(rules: readonly DetectionRule[]): Prefilter {
-  let prefilter = cache.get(rules);
+/** A needle, and for a confirmed one the check of the raw text before it (undefined: escaped, unknown). */
+interface Needle {
+  readonly text: string;
+  readonly confirm?: (before: string | undefined) => boolean;
+  readonly key: string;
+}
+
+function scopeNeedles(scope: ResourceScope, context: RuleContext): Needle[] | undefined {
+  if (scope.kind === 'protected') {
+    const needles: Needle[] = [];
+    for (const prefix of protectedPrefixes(context)) {
+      const text = protectedIdNeedle(prefix);
+      if (text === '') return undefined;
+      needles.push({ text, key: text });
+    }
+    return needles;
+  }
+  const type = scope.resourceType.toUpperCase();
+  const last =
+    type
+      .split('/')
+      .filter((s) => s !== '')
+      .pop() ?? '';
+  const text = longestRun(last);
+  if (text === '') return undefined;
+  const pattern = subscriptionLevelPrefixPattern(scope.resourceType, type.lastIndexOf(text));
+  return [
+    {
+      text,
+      confirm: (before) => before === undefined || pattern.test(before),
+      key: `${text} after ${pattern.source}`,
+    },
+  ];
+}
+
+const cache = new WeakMap<readonly DetectionRule[], Map<string, Prefilter>>();
+
+/**
+ * The prefilter for a rule set evaluated with a context, built once per rule set and protected scope (once
+ * per process for `RULES` and the settings).
+ */
+export function prefilterFor(
+  rules: readonly DetectionRule[],
+  context: RuleContext = EMPTY_RULE_CONTEXT,
+): Prefilter {
+  let byScope = cache.get(rules);
+  if (!byScope) {
+    byScope = new Map();
+    cache.set(rules, byScope);
+  }
+  const key = protectedPrefixes(context).join('\n');
+  let prefilter = byScope.get(key);
   if (!prefilter) {
-    prefilter = buildPrefilter(rules.flatMap((r) => r.operationPatterns.map((p) => p.pattern)));
-    cache.set(rules, prefilter);
+    prefilter = buildPrefilter({
+      patterns: rules
+        .filter((r) => !r.resourceScope)
+        .flatMap((r) => r.operationPatterns.map((p) => p.pattern)),
+      scoped: rules.flatMap((r) =>
+        r.resourceScope
+          ? [{ patterns: r.operationPatterns.map((p) => p.pattern), scope: r.resourceScope }]
+          : [],
+      ),
+      context,
+    });
+    byScope.set(key, prefilter);
   }
   return prefilter;
 }
@@ -114,30 +223,89 @@ const MAX_FOLD_WINDOWS = 64;
 const UPPER = new Uint8Array(128);
 for (let i = 0; i < 128; i++) UPPER[i] = i >= 0x61 && i <= 0x7a ? i - 0x20 : i;
 
-export function buildPrefilter(patternList: readonly string[]): Prefilter {
-  const patterns = patternList.map((p) => p.toUpperCase());
-  const derived = deriveNeedles(patterns);
-  const operationMayMatch = (operation: string): boolean => {
-    const upper = operation.toUpperCase();
-    return patterns.some((p) => upper.includes(p));
+/** Operation names whose gate result is remembered; past it the memo starts over (hostile unique names). */
+const MAX_GATE_MEMO = 4096;
+
+interface Gate {
+  /** A rule that fires on any resource matches the operation. */
+  readonly anywhere: boolean;
+  /** The scopes of the scoped rules that match it. */
+  readonly scopes: readonly ResourceScope[];
+}
+
+export function buildPrefilter(input: readonly string[] | PrefilterInput): Prefilter {
+  const spec: PrefilterInput = isPatternList(input) ? { patterns: input } : input;
+  const context = spec.context ?? EMPTY_RULE_CONTEXT;
+  const patterns = spec.patterns.map((p) => p.toUpperCase());
+  const scoped = (spec.scoped ?? []).map((g) => ({
+    patterns: g.patterns.map((p) => p.toUpperCase()),
+    scope: g.scope,
+  }));
+
+  // The record gate: which rules an operation name can make fire, remembered per name (streams repeat a
+  // few hundred operation names), then for scoped rules whether the record's resource is in their scope.
+  const memo = new Map<string, Gate>();
+  const gateOf = (operation: string): Gate => {
+    let gate = memo.get(operation);
+    if (gate === undefined) {
+      const upper = operation.toUpperCase();
+      gate = {
+        anywhere: patterns.some((p) => upper.includes(p)),
+        scopes: scoped.filter((g) => g.patterns.some((p) => upper.includes(p))).map((g) => g.scope),
+      };
+      if (memo.size >= MAX_GATE_MEMO) memo.clear();
+      memo.set(operation, gate);
+    }
+    return gate;
   };
   const recordMayMatch = (record: unknown): boolean => {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) return true;
-    const operation = readOperationName(record as Record<string, unknown>);
+    const obj = record as Record<string, unknown>;
+    const format = detectSourceFormat(obj);
+    const operation = readOperationName(obj, format);
     // No readable operation: normalization must judge the record (and report it).
-    return operation === undefined || operationMayMatch(operation);
+    if (operation === undefined) return true;
+    const gate = gateOf(operation);
+    if (gate.anywhere) return true;
+    if (gate.scopes.length === 0) return false;
+    // Read as normalization reads it, so the gate and the rules see the same resource id.
+    const resourceId = readField(obj, format, 'resourceId', readText)?.trim() ?? '';
+    return gate.scopes.some((scope) =>
+      scope.kind === 'protected'
+        ? inProtectedScope(resourceId, context)
+        : isSubscriptionLevel(resourceId, scope.resourceType),
+    );
   };
 
-  if (derived === undefined || derived.length === 0) {
+  const derived = deriveNeedles(patterns);
+  const fromScopes: Needle[] = [];
+  let unfiltered = derived === undefined;
+  for (const group of scoped) {
+    const needles = scopeNeedles(group.scope, context);
+    if (needles === undefined) unfiltered = true;
+    else fromScopes.push(...needles);
+  }
+  const plain = [...new Set([...(derived ?? []), ...fromScopes.filter((n) => !n.confirm).map((n) => n.text)])]
+    .sort((a, b) => a.length - b.length || a.localeCompare(b))
+    .filter((n, i, all) => !all.slice(0, i).some((shorter) => n.includes(shorter)));
+  const confirmed = [
+    ...new Map(
+      fromScopes.filter((n) => n.confirm && !plain.some((q) => n.text.includes(q))).map((n) => [n.key, n]),
+    ).values(),
+  ];
+  const allNeedles: Needle[] = [...plain.map((text) => ({ text, key: text })), ...confirmed];
+
+  if (unfiltered || allNeedles.length === 0) {
     return {
       needles: [],
+      confirmedNeedles: [],
       classify: () => 'unfiltered',
       mayContainMatch: () => true,
       recordMayMatch,
     };
   }
-  const needles = derived;
-  const scanner = new NeedleScanner(needles);
+  const needles = [...new Set(allNeedles.map((n) => n.text))];
+  const scanner = new NeedleScanner(allNeedles);
   const needleChars = new Set(needles.join(''));
   const spellsNeedleChar = (text: string): boolean => {
     for (const ch of text) if (needleChars.has(ch.toUpperCase())) return true;
@@ -232,10 +400,48 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
 
   return {
     needles,
+    confirmedNeedles: confirmed.map((n) => n.text),
     classify,
     mayContainMatch: (body) => classify(body) !== 'skip',
     recordMayMatch,
   };
+}
+
+function isPatternList(input: readonly string[] | PrefilterInput): input is readonly string[] {
+  return Array.isArray(input);
+}
+
+/** How far back the start of a JSON string is looked for before a confirmed needle. */
+const REGION_REACH = 512;
+
+/**
+ * The text of the JSON string before `start`, when it holds no backslash and starts within reach; undefined
+ * otherwise (the caller then treats the occurrence as a match).
+ */
+function regionBefore(buf: Buffer, start: number): string | undefined {
+  const stop = Math.max(0, start - REGION_REACH);
+  let q = start - 1;
+  while (q >= stop) {
+    const c = buf[q];
+    if (c === 0x22) break;
+    if (c === 0x5c) return undefined;
+    q--;
+  }
+  if (q < stop || (q > 0 && buf[q - 1] === 0x5c)) return undefined;
+  return buf.toString('utf8', q + 1, start);
+}
+
+function regionBeforeText(text: string, start: number): string | undefined {
+  const stop = Math.max(0, start - REGION_REACH);
+  let q = start - 1;
+  while (q >= stop) {
+    const c = text.charCodeAt(q);
+    if (c === 0x22) break;
+    if (c === 0x5c) return undefined;
+    q--;
+  }
+  if (q < stop || (q > 0 && text.charCodeAt(q - 1) === 0x5c)) return undefined;
+  return text.slice(q + 1, start);
 }
 
 function bytesAt(buf: Buffer, at: number, seq: Buffer): boolean {
@@ -309,11 +515,14 @@ function hexAtText(text: string, at: number): number {
  */
 class NeedleScanner {
   private readonly needleCodes: Uint8Array[];
+  private readonly confirms: (Needle['confirm'] | undefined)[];
   private readonly m: number;
   private readonly shift: Uint8Array;
 
-  constructor(needles: readonly string[]) {
+  constructor(specs: readonly Needle[]) {
+    const needles = specs.map((s) => s.text);
     this.needleCodes = needles.map((n) => Uint8Array.from(n, (ch) => ch.charCodeAt(0)));
+    this.confirms = specs.map((s) => s.confirm);
     this.m = Math.min(...needles.map((n) => n.length));
     const m = this.m;
     const limit = Math.min(Math.max(m - 1, 0), 255);
@@ -331,7 +540,7 @@ class NeedleScanner {
     }
   }
 
-  scanBytes(x: Uint8Array): boolean {
+  scanBytes(x: Buffer): boolean {
     const len = x.length;
     const m = this.m;
     const shift = this.shift;
@@ -349,8 +558,9 @@ class NeedleScanner {
     return false;
   }
 
-  private matchBytesAt(x: Uint8Array, start: number): boolean {
-    for (const n of this.needleCodes) {
+  private matchBytesAt(x: Buffer, start: number): boolean {
+    for (let i = 0; i < this.needleCodes.length; i++) {
+      const n = this.needleCodes[i] ?? new Uint8Array();
       const L = n.length;
       if (start + L > x.length) continue;
       let k = 0;
@@ -359,7 +569,9 @@ class NeedleScanner {
         if (c > 0x7f || UPPER[c] !== n[k]) break;
         k++;
       }
-      if (k === L) return true;
+      if (k !== L) continue;
+      const confirm = this.confirms[i];
+      if (confirm === undefined || confirm(regionBefore(x, start))) return true;
     }
     return false;
   }
@@ -383,7 +595,8 @@ class NeedleScanner {
   }
 
   private matchTextAt(x: string, start: number): boolean {
-    for (const n of this.needleCodes) {
+    for (let i = 0; i < this.needleCodes.length; i++) {
+      const n = this.needleCodes[i] ?? new Uint8Array();
       const L = n.length;
       if (start + L > x.length) continue;
       let k = 0;
@@ -392,7 +605,9 @@ class NeedleScanner {
         if (c > 0x7f || UPPER[c] !== n[k]) break;
         k++;
       }
-      if (k === L) return true;
+      if (k !== L) continue;
+      const confirm = this.confirms[i];
+      if (confirm === undefined || confirm(regionBeforeText(x, start))) return true;
     }
     return false;
   }

@@ -26,10 +26,13 @@ export const packetCaptureDetectorOptions = {
     minimumInterval: { seconds: 10 },
     maximumInterval: { minutes: 15 },
   },
-  handler: createEventHubHandler(async (logger) => {
-    const { createDelivery } = await import('../deliver/index.js');
-    return createDelivery(settings, logger);
-  }),
+  handler: createEventHubHandler(
+    async (logger) => {
+      const { createDelivery } = await import('../deliver/index.js');
+      return createDelivery(settings, logger);
+    },
+    { context: { protectedResourceIds: settings.protectedResourceIds } },
+  ),
 } satisfies EventHubFunctionOptions & { dataType: string };
 
 app.eventHub('packetCaptureDetector', packetCaptureDetectorOptions);

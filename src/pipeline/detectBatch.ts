@@ -7,7 +7,7 @@ import { buildAlert } from '../alert/buildAlert';
 import { decodeMessage } from '../decode/decode';
 import { prefilterFor } from '../detect/prefilter';
 import { RULES } from '../detect/registry';
-import type { DetectionRule } from '../detect/types';
+import type { DetectionRule, RuleContext } from '../detect/types';
 import { safeStringify } from '../lib/text';
 import { normalizeRecord } from '../normalize/normalize';
 import type { ActivityEvent } from '../normalize/activityEvent';
@@ -30,6 +30,8 @@ export interface DetectOptions {
    * false parses and validates everything (every malformed record is then reported).
    */
   readonly prefilter?: boolean;
+  /** The deployment's protected scope, for the integrity rules (default: nothing protected). */
+  readonly context?: RuleContext;
 }
 
 interface Evaluated {
@@ -46,7 +48,7 @@ export function detectBatch(
   const rules = options.rules ?? RULES;
   const now = options.now ?? new Date();
   const malformed: MalformedMessage[] = [];
-  const prefilter = options.prefilter === false ? undefined : prefilterFor(rules);
+  const prefilter = options.prefilter === false ? undefined : prefilterFor(rules, options.context);
   const operations = new Map<string, BatchOperation>();
   const events: Evaluated[] = [];
   let records = 0;
@@ -105,7 +107,7 @@ export function detectBatch(
   for (const { event, operations: ops } of events) {
     rules.forEach((rule, r) => {
       const op = ops[r];
-      const finding = rule.evaluate(event, op?.details);
+      const finding = rule.evaluate(event, op?.details, options.context);
       if (!finding) return;
       const alert = buildAlert(rule, event, finding, now, op ? { records: op.phases } : {});
       if (seen.has(alert.AlertId)) {

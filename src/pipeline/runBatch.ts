@@ -4,7 +4,7 @@
  * to deliver or keep (after the sink's own retries and dead-lettering) does, so the host does not
  * checkpoint past the batch.
  */
-import type { DetectionRule } from '../detect/types';
+import type { DetectionRule, RuleContext } from '../detect/types';
 import { errorFields } from '../lib/errorText';
 import type { AlertRow } from '../alert/columns';
 import { detectBatch, type BatchResult } from './detectBatch';
@@ -27,6 +27,8 @@ export interface RunOptions {
   /** False parses and validates every body (scan --validate); default true (see src/detect/prefilter.ts). */
   readonly prefilter?: boolean;
   readonly now?: () => Date;
+  /** The deployment's protected scope (PROTECTED_RESOURCE_IDS), for the integrity rules. */
+  readonly context?: RuleContext;
 }
 
 /** Log messages operators query on (App Insights `traces`); kept constant, alerts and KQL match on them. */
@@ -48,6 +50,7 @@ async function joinAcrossBatches(
   delivery: Delivery,
   now: Date,
   logger: Logger,
+  context: RuleContext | undefined,
 ): Promise<BatchResult> {
   const store = delivery.operationState;
   if (!store || detected.operations.size === 0) return detected;
@@ -57,6 +60,7 @@ async function joinAcrossBatches(
     now,
     delivery.operationWindowMs ?? DEFAULT_OPERATION_WINDOW_MS,
     logger,
+    context,
   );
   const alerts: AlertRow[] = [];
   for (const alert of detected.alerts) {
@@ -93,8 +97,9 @@ export async function runBatch(
     rules: options.rules,
     now,
     prefilter: options.prefilter,
+    context: options.context,
   });
-  const result = await joinAcrossBatches(detected, delivery, now, logger);
+  const result = await joinAcrossBatches(detected, delivery, now, logger, options.context);
 
   for (const m of result.malformed) {
     logger.warn(LOG_MALFORMED, {

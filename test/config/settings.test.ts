@@ -43,7 +43,24 @@ describe('loadSettings', () => {
       operationStateStorage: undefined,
       operationStateTable: 'packetcaptureoperations',
       operationWindowMs: 360 * 60_000,
+      protectedResourceIds: [],
     });
+  });
+
+  it('reads PROTECTED_RESOURCE_IDS as a list of resource ids and refuses anything else', () => {
+    const rg = '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-pcd-prod';
+    const ws =
+      '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-soc/providers/Microsoft.OperationalInsights/workspaces/log-soc';
+    expect(loadSettings({ PROTECTED_RESOURCE_IDS: ` ${rg}, ,${ws} ,` }, 'cli').protectedResourceIds).toEqual([
+      rg,
+      ws,
+    ]);
+    expect(problemsOf({ PROTECTED_RESOURCE_IDS: `${rg},rg-pcd-prod` }, 'cli')).toMatch(
+      /PROTECTED_RESOURCE_IDS must be comma-separated Azure resource ids/,
+    );
+    expect(problemsOf({ PROTECTED_RESOURCE_IDS: '/subscriptions/' }, 'cli')).toMatch(
+      /PROTECTED_RESOURCE_IDS/,
+    );
   });
 
   it('lets the CLI run with nothing configured (alerts to stdout)', () => {

@@ -121,6 +121,7 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
     logger,
     retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
     stopping: stop.signal,
+    runOptions: { context: { protectedResourceIds: config.settings.protectedResourceIds } },
     onFatal: (error, code) => {
       if (fatal === undefined && isFatalEventHubsError(error)) {
         fatal = error;

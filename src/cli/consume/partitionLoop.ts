@@ -8,7 +8,7 @@ import type { PartitionContext, ReceivedEventData, SubscriptionEventHandlers } f
 import { exponentialDelayMs } from '../../lib/backoff';
 import { errorText } from '../../lib/errorText';
 import type { BatchInfo, Delivery, Logger, MessageMeta } from '../../pipeline/ports';
-import { runBatch } from '../../pipeline/runBatch';
+import { runBatch, type RunOptions } from '../../pipeline/runBatch';
 import { addOutcome, emptyOutcomeTotals, type OutcomeTotals } from '../io';
 import { sleep } from './stop';
 
@@ -35,6 +35,8 @@ export interface PartitionLoopConfig {
   readonly stopping: AbortSignal;
   /** An Event Hubs error that will not heal by waiting. */
   readonly onFatal: (error: Error, code: string | undefined) => void;
+  /** Passed to every batch (the protected scope of the integrity rules). */
+  readonly runOptions?: RunOptions;
 }
 
 export interface PartitionLoop {
@@ -74,7 +76,7 @@ export function partitionLoop(config: PartitionLoopConfig): PartitionLoop {
     const bodies = events.map((e) => e.body as unknown);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const outcome = await runBatch(bodies, metas, batch, config.delivery, logger);
+        const outcome = await runBatch(bodies, metas, batch, config.delivery, logger, config.runOptions);
         totals.batches += 1;
         totals.events += events.length;
         addOutcome(totals, outcome);
