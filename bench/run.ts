@@ -16,7 +16,7 @@ import { RULES } from '../src/detect/registry';
 import type { BatchOutcome } from '../src/pipeline/ports';
 import type { ColdStart } from './coldstart';
 import { generateCorpus, type CorpusOptions } from './corpus';
-import { MemorySink, parseAll, runHandler, triggerBatches } from './harness';
+import { BENCH_CONTEXT, MemorySink, parseAll, runHandler, triggerBatches } from './harness';
 import { fmt, median, table } from './stats';
 
 const int = (name: string, fallback: number) => {
@@ -141,7 +141,7 @@ async function runScenario(scenario: Scenario, workDir: string): Promise<Scenari
     recordsPerBody: RECORDS_PER_BODY,
     seed: SEED,
   });
-  const prefilter = prefilterFor(RULES);
+  const prefilter = prefilterFor(RULES, BENCH_CONTEXT);
   const verdicts: Partial<Record<PrefilterVerdict, number>> = {};
   for (const body of corpus.bodies) {
     const v = prefilter.classify(body);

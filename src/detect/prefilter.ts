@@ -127,10 +127,15 @@ function longestRun(text: string, run = /[A-Z0-9]+/g): string {
   return best;
 }
 
+/** Shorter needles shorten every shift of the scan; a protected id's needle is lengthened to this. */
+const MIN_SCOPE_NEEDLE = 13;
+
 /**
  * The needle of a protected id (normalized, upper-cased): the longest run of its last segment made of
- * characters JSON writes as themselves (letters, digits, `-`, `_`, `.`, parentheses), else of the whole id.
- * Every resource id inside the scope, upper-cased, holds the id and so the run.
+ * characters JSON writes as themselves (letters, digits, `-`, `_`, `.`, parentheses), else of the whole id;
+ * when shorter than MIN_SCOPE_NEEDLE, lengthened to the left with the id's preceding characters, slashes
+ * included (`S/RG-PCD-PROD`), so the scan keeps its stride. Every resource id inside the scope, upper-cased,
+ * holds the id and so the needle; a body that writes `/` as `\/` is parsed (the escape check).
  */
 export function protectedIdNeedle(prefix: string): string {
   const safe = /[A-Z0-9._()-]+/g;
@@ -139,7 +144,14 @@ export function protectedIdNeedle(prefix: string): string {
       .split('/')
       .filter((s) => s !== '')
       .pop() ?? '';
-  return longestRun(last, safe) || longestRun(prefix, safe);
+  const run = longestRun(last, safe) || longestRun(prefix, safe);
+  if (run === '') return '';
+  const end = prefix.lastIndexOf(run) + run.length;
+  let start = end - run.length;
+  while (end - start < MIN_SCOPE_NEEDLE && start > 0 && /[A-Z0-9._()/-]/.test(prefix.charAt(start - 1))) {
+    start--;
+  }
+  return prefix.slice(start, end);
 }
 
 /** A needle, and for a confirmed one the check of the raw text before it (undefined: escaped, unknown). */
@@ -152,7 +164,12 @@ interface Needle {
 function scopeNeedles(scope: ResourceScope, context: RuleContext): Needle[] | undefined {
   if (scope.kind === 'protected') {
     const needles: Needle[] = [];
-    for (const prefix of protectedPrefixes(context)) {
+    const prefixes = protectedPrefixes(context);
+    // An id inside another protected id adds nothing: the outer id's needle is in its resources too.
+    const outermost = prefixes.filter(
+      (p) => !prefixes.some((q) => q !== p && p.startsWith(q) && p.charCodeAt(q.length) === 0x2f),
+    );
+    for (const prefix of outermost) {
       const text = protectedIdNeedle(prefix);
       if (text === '') return undefined;
       needles.push({ text, key: text });
@@ -306,6 +323,8 @@ export function buildPrefilter(input: readonly string[] | PrefilterInput): Prefi
   }
   const needles = [...new Set(allNeedles.map((n) => n.text))];
   const scanner = new NeedleScanner(allNeedles);
+  // JSON may write `/` as `\/`: a needle holding `/` is then not in the bytes, so such a body is parsed.
+  const slashInNeedles = needles.some((n) => n.includes('/'));
   const needleChars = new Set(needles.join(''));
   const spellsNeedleChar = (text: string): boolean => {
     for (const ch of text) if (needleChars.has(ch.toUpperCase())) return true;
@@ -345,7 +364,11 @@ export function buildPrefilter(input: readonly string[] | PrefilterInput): Prefi
     if (!operationKeyBytes.some((k) => buf.includes(k))) return 'noOperationField';
     if (scanner.scanBytes(buf)) return 'needle';
     let escapes = 0;
-    for (let p = buf.indexOf('\\u'); p !== -1; p = buf.indexOf('\\u', p + 2)) {
+    // Every backslash: `\uXXXX` escapes are checked, and `\/` hides a needle holding a slash.
+    for (let p = buf.indexOf(0x5c); p !== -1; p = buf.indexOf(0x5c, p + 1)) {
+      const next = buf[p + 1];
+      if (next === 0x2f && slashInNeedles) return 'escape';
+      if (next !== 0x75) continue;
       const code = hexAt(buf, p + 2);
       if (code < 0 || dangerousCodes.has(code) || ++escapes > MAX_ESCAPES) return 'escape';
     }
@@ -375,7 +398,10 @@ export function buildPrefilter(input: readonly string[] | PrefilterInput): Prefi
     if (!operationKeys.some((k) => text.includes(k))) return 'noOperationField';
     if (scanner.scanText(text)) return 'needle';
     let escapes = 0;
-    for (let p = text.indexOf('\\u'); p !== -1; p = text.indexOf('\\u', p + 2)) {
+    for (let p = text.indexOf('\\'); p !== -1; p = text.indexOf('\\', p + 1)) {
+      const next = text.charCodeAt(p + 1);
+      if (next === 0x2f && slashInNeedles) return 'escape';
+      if (next !== 0x75) continue;
       const code = hexAtText(text, p + 2);
       if (code < 0 || dangerousCodes.has(code) || ++escapes > MAX_ESCAPES) return 'escape';
     }

@@ -464,10 +464,10 @@ describe('prefilter soundness (property-based)', () => {
     }
   });
 
-  it('finds a subscription-level resource id however its string is written, among resource-level ones', () => {
-    const exportLogs = (
-      FIXTURES_BY_RULE['Azure.MonitorActivity.DetectorIntegrity.ActivityLogExportChanged'] ?? []
-    )
+  it("finds a scoped rule's resource id however its string is written, among look-alikes", () => {
+    // Every scoped rule's positives (the subscription-level export setting, the protected resources).
+    const exportLogs = RULES.filter((r) => r.resourceScope)
+      .flatMap((r) => FIXTURES_BY_RULE[r.id] ?? [])
       .filter((f) => f.kind === 'positive' && typeof f.log.resourceId === 'string')
       .map((f) => f.log);
     // The same operation on resources: the needle is there, but not after a subscription-level prefix.

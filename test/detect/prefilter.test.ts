@@ -77,10 +77,11 @@ describe('deriveNeedles', () => {
     ]);
     expect(prefilter.confirmedNeedles).toEqual(['DIAGNOSTICSETTINGS']);
     const scoped = prefilterFor(RULES, FIXTURE_CONTEXT);
+    // Lengthened to 13 characters with what precedes them, so that the scan keeps its stride.
     expect(scoped.needles).toEqual([
-      'LOG-SOC',
-      'RG-PCD-PROD',
+      'PACES/LOG-SOC',
       'PACKETCAPTURE',
+      'S/RG-PCD-PROD',
       'TAPCONFIGURATIONS',
       'VIRTUALNETWORKTAPS',
       'DIAGNOSTICSETTINGS',
@@ -91,8 +92,21 @@ describe('deriveNeedles', () => {
         protectedResourceIds: FIXTURE_CONTEXT.protectedResourceIds.map((id) => id.toLowerCase()),
       }),
     ).toBe(scoped);
-    expect(protectedIdNeedle('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG_(X).1')).toBe('RG_(X).1');
-    expect(protectedIdNeedle('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-CAFÉ')).toBe('RG-CAF');
+    expect(protectedIdNeedle('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG_(X).1')).toBe('OUPS/RG_(X).1');
+    expect(protectedIdNeedle('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-CAFÉ')).toBe('GROUPS/RG-CAF');
+    expect(protectedIdNeedle('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-PACKET-CAPTURE-PROD')).toBe(
+      'RG-PACKET-CAPTURE-PROD',
+    );
+    expect(protectedIdNeedle('/SUBSCRIPTIONS/S')).toBe('BSCRIPTIONS/S');
+    // An id inside another protected id adds no needle.
+    expect(
+      prefilterFor(RULES, {
+        protectedResourceIds: [
+          '/subscriptions/s/resourceGroups/rg-a',
+          '/subscriptions/s/resourceGroups/rg-a/providers/x/y/ws-b',
+        ],
+      }).needles.filter((n) => n.includes('/')),
+    ).toEqual(['RESOURCEGROUPS/RG-A'.slice(-13)]);
   });
 
   it('tells a subscription-level diagnostic setting from a resource one by the text before the needle', () => {
@@ -104,6 +118,9 @@ describe('deriveNeedles', () => {
       'skip',
     );
     expect(at('/SUBSCRIPTIONS/S/PROVIDERS/MICROSOFT.WEB/DIAGNOSTICSETTINGS/D')).toBe('skip');
+    // A slash written as \\/ could hide a scope needle: such a body is parsed.
+    expect(prefilterFor(RULES, FIXTURE_CONTEXT).classify(Buffer.from(body('\\/X')))).toBe('escape');
+    expect(at('\\/X')).toBe('skip');
     // Escapes are not decoded: an escaped string before the needle counts as a match.
     expect(
       at('\\/SUBSCRIPTIONS\\/S\\/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/D'),
