@@ -10,6 +10,8 @@ import type {
   MessageMeta,
 } from '../src/pipeline/ports';
 import type { RuleContext } from '../src/detect/types';
+import type { HealthRow } from '../src/health/columns';
+import { HealthMonitor, type HealthSink, type HealthWriteResult } from '../src/pipeline/health';
 import { runBatch } from '../src/pipeline/runBatch';
 
 /** The handler's destination, kept in memory: the benchmark measures detection, not the network. */
@@ -82,12 +84,32 @@ export function triggerBatches(bodies: readonly Buffer[], batchSize: number): Tr
   return batches;
 }
 
-/** The full handler path over every batch; returns the summed outcome. */
+/** Health rows kept in memory (the bench times the count and the windows, not the network). */
+export class MemoryHealthSink implements HealthSink {
+  readonly name = 'memory';
+  rows = 0;
+  write(rows: readonly HealthRow[]): Promise<HealthWriteResult> {
+    this.rows += rows.length;
+    return Promise.resolve({ failed: [] });
+  }
+}
+
+/** A monitor as the Function makes one (5-minute windows). */
+export function benchHealth(): HealthMonitor {
+  return new HealthMonitor(new MemoryHealthSink(), 5 * 60_000, {
+    source: 'function',
+    eventHubName: 'insights-activity-logs',
+    consumerGroup: 'packet-capture-detector',
+  });
+}
+
+/** The full handler path over every batch; returns the summed outcome. With `health`, as the Function runs. */
 export async function runHandler(
   batches: readonly TriggerBatch[],
   sink: MemorySink,
+  health?: HealthMonitor,
 ): Promise<BatchOutcome[]> {
-  const delivery = { sink, malformedStore: new MemoryMalformedStore() };
+  const delivery = { sink, malformedStore: new MemoryMalformedStore(), ...(health ? { health } : {}) };
   const outcomes: BatchOutcome[] = [];
   for (const b of batches) {
     outcomes.push(

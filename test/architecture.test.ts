@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 /**
  * What each folder of src/ may import (besides itself, Node and npm packages). The floors follow the data
  * flow: lib at the bottom imports nothing of ours; decode and normalize only lib; detect reads normalized
- * events; alert turns findings into rows; pipeline holds the ports and the batch runner over those; the
+ * events; alert turns findings into rows; health counts records from raw bytes; pipeline holds the ports and the batch runner over those; the
  * adapters (config, state, deliver, eventhubs) implement or configure the ports; the hosts (functions, cli) and
  * docs sit on top. README › Source layout states the same table (a test below keeps them equal).
  */
@@ -14,10 +14,11 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   normalize: ['lib'],
   detect: ['normalize', 'lib'],
   alert: ['detect', 'normalize', 'lib'],
-  pipeline: ['alert', 'detect', 'decode', 'normalize', 'lib'],
-  config: ['alert', 'lib'],
+  health: ['alert', 'lib'],
+  pipeline: ['health', 'alert', 'detect', 'decode', 'normalize', 'lib'],
+  config: ['health', 'alert', 'lib'],
   state: ['pipeline', 'config', 'lib'],
-  deliver: ['state', 'pipeline', 'config', 'alert', 'lib'],
+  deliver: ['state', 'pipeline', 'config', 'health', 'alert', 'lib'],
   eventhubs: ['deliver', 'config', 'lib'],
   functions: ['deliver', 'pipeline', 'config', 'lib'],
   cli: [
@@ -32,7 +33,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     'decode',
     'lib',
   ],
-  docs: ['config', 'alert', 'lib'],
+  docs: ['config', 'health', 'alert', 'lib'],
 };
 
 const root = resolve(__dirname, '..');

@@ -5,6 +5,7 @@
  * is added here and nowhere else.
  */
 import { ALERT_STREAM_NAME } from '../alert/columns';
+import { HEALTH_STREAM_NAME } from '../health/columns';
 import { DetectorError } from '../lib/errors';
 import * as z from '../lib/zod';
 
@@ -82,6 +83,28 @@ export const SETTINGS_TABLE = {
     default: ALERT_STREAM_NAME,
     description: 'DCR stream that receives alert rows.',
     schema: matching(/^Custom-[A-Za-z0-9_]+$/, 'LOGS_INGESTION_STREAM_NAME must look like Custom-<Name>'),
+  }),
+  HEALTH_STREAM_NAME: spec({
+    required: 'delivery',
+    default: HEALTH_STREAM_NAME,
+    description:
+      'DCR stream that receives health rows (records seen per subscription and window), in the same DCR as the alerts.',
+    schema: matching(/^Custom-[A-Za-z0-9_]+$/, 'HEALTH_STREAM_NAME must look like Custom-<Name>'),
+  }),
+  HEALTH_WINDOW_MINUTES: spec({
+    required: 'no',
+    default: 5,
+    description:
+      'Length of a health window: the Function and `consume` write one health row per subscription and window.',
+    schema: z.optional(
+      z.coerce
+        .number<string>()
+        .check(
+          z.refine(Number.isInteger, { error: 'HEALTH_WINDOW_MINUTES must be a whole number' }),
+          z.minimum(1, 'HEALTH_WINDOW_MINUTES must be at least 1'),
+          z.maximum(60, 'HEALTH_WINDOW_MINUTES must be at most 60'),
+        ),
+    ),
   }),
   AZURE_CLIENT_ID: spec({
     required: 'no',
@@ -238,6 +261,8 @@ export interface LogsIngestionSettings {
   readonly endpoint: string;
   readonly ruleId: string;
   readonly streamName: string;
+  /** The health rows' stream, in the same DCR. */
+  readonly healthStreamName: string;
 }
 
 /** A storage service: an identity-based endpoint (blob or table), or a connection string (local/Azurite only). */
@@ -263,6 +288,8 @@ export interface Settings {
   readonly deliveryTimeBudgetMs: number;
   /** PROTECTED_RESOURCE_IDS, split (empty: nothing protected but the subscription export). */
   readonly protectedResourceIds: readonly string[];
+  /** Length of a health window (ms). */
+  readonly healthWindowMs: number;
 }
 
 export type SettingsPurpose = 'function' | 'cli';
@@ -370,7 +397,12 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
   return {
     logsIngestion:
       endpoint !== undefined && ruleId !== undefined
-        ? { endpoint, ruleId, streamName: withDefault(values, 'LOGS_INGESTION_STREAM_NAME') }
+        ? {
+            endpoint,
+            ruleId,
+            streamName: withDefault(values, 'LOGS_INGESTION_STREAM_NAME'),
+            healthStreamName: withDefault(values, 'HEALTH_STREAM_NAME'),
+          }
         : undefined,
     managedIdentityClientId: values.AZURE_CLIENT_ID,
     eventHubName: withDefault(values, 'EVENTHUB_NAME'),
@@ -384,5 +416,6 @@ export function loadSettings(env: NodeJS.ProcessEnv, purpose: SettingsPurpose): 
     operationStateTable: withDefault(values, 'OPERATION_STATE_TABLE'),
     operationWindowMs: withDefault(values, 'OPERATION_STATE_WINDOW_MINUTES') * 60_000,
     protectedResourceIds: splitIds(values.PROTECTED_RESOURCE_IDS ?? ''),
+    healthWindowMs: withDefault(values, 'HEALTH_WINDOW_MINUTES') * 60_000,
   };
 }

@@ -7,6 +7,9 @@ import * as z from '../lib/zod';
 import type { BatchInfo, Delivery, Logger, MessageMeta } from '../pipeline/ports';
 import { runBatch, type RunOptions } from '../pipeline/runBatch';
 
+/** The function's name: App Insights writes it as `operation_Name` of its invocations (operator alerts). */
+export const FUNCTION_NAME = 'packetCaptureDetector';
+
 /** The batch trigger's metadata, camel-cased by the worker; validated because it crosses a process edge. */
 const triggerMetadataSchema = z.object({
   partitionContext: z.optional(

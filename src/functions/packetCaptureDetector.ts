@@ -4,7 +4,7 @@
  */
 import { app, type EventHubFunctionOptions } from '@azure/functions';
 import { EVENTHUB_CONNECTION, loadSettings } from '../config/settings';
-import { createEventHubHandler } from './eventHubHandler';
+import { createEventHubHandler, FUNCTION_NAME } from './eventHubHandler';
 
 const settings = loadSettings(process.env, 'function');
 
@@ -29,10 +29,16 @@ export const packetCaptureDetectorOptions = {
   handler: createEventHubHandler(
     async (logger) => {
       const { createDelivery } = await import('../deliver/index.js');
-      return createDelivery(settings, logger);
+      return createDelivery(settings, logger, {
+        health: {
+          source: 'function',
+          eventHubName: settings.eventHubName,
+          consumerGroup: settings.consumerGroup,
+        },
+      });
     },
     { context: { protectedResourceIds: settings.protectedResourceIds } },
   ),
 } satisfies EventHubFunctionOptions & { dataType: string };
 
-app.eventHub('packetCaptureDetector', packetCaptureDetectorOptions);
+app.eventHub(FUNCTION_NAME, packetCaptureDetectorOptions);

@@ -8,6 +8,7 @@ import type { AlertRow } from '../alert/columns';
 import type { OperationDetails } from '../detect/types';
 import type { ErrorCode } from '../lib/errors';
 import type { ActivityEvent, Phase } from '../normalize/activityEvent';
+import type { HealthMonitor } from './health';
 
 /** Where one message came from: trigger metadata for Event Hubs, a file path for the CLI. */
 export interface MessageMeta {
@@ -101,6 +102,8 @@ export interface Delivery {
   readonly operationState?: OperationStateStore;
   /** How long an operation's state is kept for its later records (ms). */
   readonly operationWindowMs?: number;
+  /** Absent: no health rows (scan, the bench's plain path). The Function and consume write them. */
+  readonly health?: HealthMonitor;
 }
 
 export interface BatchCounts {

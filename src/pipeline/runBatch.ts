@@ -93,6 +93,8 @@ export async function runBatch(
 ): Promise<BatchOutcome> {
   const started = Date.now();
   const now = options.now?.() ?? new Date();
+  // Counted from the bytes before detection; recorded only once the batch is delivered (health.ts).
+  const observed = delivery.health?.observe(messages, metas, now);
   const detected = detectBatch(messages, (i) => metas[i] ?? {}, {
     rules: options.rules,
     now,
@@ -145,6 +147,7 @@ export async function runBatch(
     logger.error(LOG_BATCH_FAILED, { ...fields, errors: failures.map(errorFields) });
     throw failures.length === 1 ? failures[0] : new AggregateError(failures, 'batch delivery failed');
   }
+  if (observed) await delivery.health?.record(observed, now, logger);
   logger.info(LOG_BATCH_PROCESSED, fields);
   return outcome;
 }

@@ -32,6 +32,7 @@ describe('loadSettings', () => {
         endpoint: valid.LOGS_INGESTION_ENDPOINT,
         ruleId: valid.LOGS_INGESTION_RULE_ID,
         streamName: 'Custom-PacketCaptureAlerts_CL',
+        healthStreamName: 'Custom-PacketCaptureDetectorHealth_CL',
       },
       managedIdentityClientId: undefined,
       eventHubName: 'insights-activity-logs',
@@ -44,6 +45,7 @@ describe('loadSettings', () => {
       operationStateTable: 'packetcaptureoperations',
       operationWindowMs: 360 * 60_000,
       protectedResourceIds: [],
+      healthWindowMs: 5 * 60_000,
     });
   });
 
@@ -139,6 +141,8 @@ describe('the settings table', () => {
       DELIVERY_TIME_BUDGET_SECONDS: String(loaded.deliveryTimeBudgetMs / 1000),
       OPERATION_STATE_TABLE: loaded.operationStateTable,
       OPERATION_STATE_WINDOW_MINUTES: String(loaded.operationWindowMs / 60_000),
+      HEALTH_STREAM_NAME: 'Custom-PacketCaptureDetectorHealth_CL',
+      HEALTH_WINDOW_MINUTES: String(loaded.healthWindowMs / 60_000),
     });
   });
 });

@@ -76,6 +76,7 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
       local: config.toStdout,
       localSink: new StdoutSink(io.stdout),
       localMalformedStore: new LogMalformedStore(logger),
+      health: { source: 'consume', eventHubName: target.hub, consumerGroup },
     });
     consumer = await createConsumer(
       target,
@@ -145,6 +146,8 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
     logger.warn('closing the subscription failed', { error: errorText(error) });
   });
   await loop.drain();
+  // The windows still open: written now, since nothing will close them in this process.
+  await delivery.health?.flush(new Date(), logger, true);
   await closing;
   await activeConsumer.close().catch((error: unknown) => {
     logger.warn('closing the consumer failed', { error: errorText(error) });
