@@ -10,6 +10,7 @@ import {
   evaluate,
   loadCompiled,
   onlyResourceOfType,
+  onlyResourceOfTypeIn,
   resolved,
   resourcesOfType,
   ROOT,
@@ -43,7 +44,7 @@ const streamColumns = (
 const transformKql = text(
   (resolved(dcr, ['properties', 'dataFlows'], true) as Record<string, Json>[])[0]!.transformKql,
 );
-const rule = onlyResourceOfType(main, 'Microsoft.SecurityInsights/alertRules');
+const rule = onlyResourceOfTypeIn(main, 'Microsoft.SecurityInsights/alertRules', 'sentinel');
 const ruleQuery = text(resolved(rule, ['properties', 'query']));
 const hunting = resourcesOfType(main, 'Microsoft.OperationalInsights/workspaces/savedSearches');
 // The saved searches are one copy loop over a table of queries (a Bicep variable).
