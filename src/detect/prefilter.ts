@@ -154,10 +154,15 @@ export function protectedIdNeedle(prefix: string): string {
   return prefix.slice(start, end);
 }
 
-/** A needle, and for a confirmed one the check of the raw text before it (undefined: escaped, unknown). */
+/**
+ * A needle, and for a confirmed one the check of the raw text before it (undefined: escaped or out of
+ * reach, so it counts as a match) with the exact number of `/` that text must hold for the check to pass
+ * (counted while it is found, so most occurrences are turned down without making a string).
+ */
 interface Needle {
   readonly text: string;
   readonly confirm?: (before: string | undefined) => boolean;
+  readonly slashes?: number;
   readonly key: string;
 }
 
@@ -184,11 +189,14 @@ function scopeNeedles(scope: ResourceScope, context: RuleContext): Needle[] | un
       .pop() ?? '';
   const text = longestRun(last);
   if (text === '') return undefined;
-  const pattern = subscriptionLevelPrefixPattern(scope.resourceType, type.lastIndexOf(text));
+  const typePrefix = scope.resourceType.slice(0, type.lastIndexOf(text));
+  const pattern = subscriptionLevelPrefixPattern(scope.resourceType, typePrefix.length);
   return [
     {
       text,
       confirm: (before) => before === undefined || pattern.test(before),
+      // `/subscriptions/<id>/providers/<type prefix>`: four, and the type prefix's own.
+      slashes: 4 + typePrefix.split('/').length - 1,
       key: `${text} after ${pattern.source}`,
     },
   ];
@@ -442,31 +450,48 @@ const REGION_REACH = 512;
 
 /**
  * The text of the JSON string before `start`, when it holds no backslash and starts within reach; undefined
- * otherwise (the caller then treats the occurrence as a match).
+ * otherwise (the caller then treats the occurrence as a match); null when it holds a number of `/` other
+ * than `slashes` (it cannot pass the check).
  */
-function regionBefore(buf: Buffer, start: number): string | undefined {
+function regionBefore(buf: Buffer, start: number, slashes: number): string | undefined | null {
   const stop = Math.max(0, start - REGION_REACH);
   let q = start - 1;
+  let seen = 0;
   while (q >= stop) {
     const c = buf[q];
     if (c === 0x22) break;
     if (c === 0x5c) return undefined;
+    if (c === 0x2f && slashes >= 0 && ++seen > slashes) return regionEscaped(buf, q, stop) ? undefined : null;
     q--;
   }
   if (q < stop || (q > 0 && buf[q - 1] === 0x5c)) return undefined;
+  if (slashes >= 0 && seen !== slashes) return null;
   return buf.toString('utf8', q + 1, start);
 }
 
-function regionBeforeText(text: string, start: number): string | undefined {
+/** Whether the string holding `at` has a backslash before it (then nothing is concluded from its text). */
+function regionEscaped(buf: Buffer, at: number, stop: number): boolean {
+  for (let q = at - 1; q >= stop; q--) {
+    const c = buf[q];
+    if (c === 0x22) return q > 0 && buf[q - 1] === 0x5c;
+    if (c === 0x5c) return true;
+  }
+  return true;
+}
+
+function regionBeforeText(text: string, start: number, slashes: number): string | undefined | null {
   const stop = Math.max(0, start - REGION_REACH);
   let q = start - 1;
+  let seen = 0;
   while (q >= stop) {
     const c = text.charCodeAt(q);
     if (c === 0x22) break;
     if (c === 0x5c) return undefined;
+    if (c === 0x2f) seen++;
     q--;
   }
   if (q < stop || (q > 0 && text.charCodeAt(q - 1) === 0x5c)) return undefined;
+  if (slashes >= 0 && seen !== slashes) return null;
   return text.slice(q + 1, start);
 }
 
@@ -542,21 +567,28 @@ function hexAtText(text: string, at: number): number {
 class NeedleScanner {
   private readonly needleCodes: Uint8Array[];
   private readonly confirms: (Needle['confirm'] | undefined)[];
+  private readonly slashes: number[];
   private readonly m: number;
   private readonly shift: Uint8Array;
+  /** The two-byte blocks needles start with (keyed as the shifts are): a window starting otherwise holds none. */
+  private readonly starts: Uint8Array;
 
   constructor(specs: readonly Needle[]) {
     const needles = specs.map((s) => s.text);
     this.needleCodes = needles.map((n) => Uint8Array.from(n, (ch) => ch.charCodeAt(0)));
     this.confirms = specs.map((s) => s.confirm);
+    this.slashes = specs.map((s) => s.slashes ?? -1);
     this.m = Math.min(...needles.map((n) => n.length));
     const m = this.m;
     const limit = Math.min(Math.max(m - 1, 0), 255);
     this.shift = new Uint8Array(65536).fill(limit);
+    this.starts = new Uint8Array(65536);
     if (m < 2) {
       this.shift.fill(0); // One-character needles: check every position.
+      this.starts.fill(1);
       return;
     }
+    for (const n of needles) this.starts[((n.charCodeAt(0) | 0x20) << 8) | (n.charCodeAt(1) | 0x20)] = 1;
     for (const n of needles) {
       for (let j = 1; j < m; j++) {
         const key = ((n.charCodeAt(j - 1) | 0x20) << 8) | (n.charCodeAt(j) | 0x20);
@@ -578,7 +610,12 @@ class NeedleScanner {
         i += s;
         continue;
       }
-      if (this.matchBytesAt(x, i - m + 1)) return true;
+      const w = i - m + 1;
+      if (
+        this.starts[(((x[w] ?? 0) | 0x20) << 8) | ((x[w + 1] ?? 0) | 0x20)] === 1 &&
+        this.matchBytesAt(x, w)
+      )
+        return true;
       i++;
     }
     return false;
@@ -597,7 +634,9 @@ class NeedleScanner {
       }
       if (k !== L) continue;
       const confirm = this.confirms[i];
-      if (confirm === undefined || confirm(regionBefore(x, start))) return true;
+      if (confirm === undefined) return true;
+      const before = regionBefore(x, start, this.slashes[i] ?? -1);
+      if (before !== null && confirm(before)) return true;
     }
     return false;
   }
@@ -614,7 +653,9 @@ class NeedleScanner {
         i += s;
         continue;
       }
-      if (this.matchTextAt(x, i - m + 1)) return true;
+      const w = i - m + 1;
+      const start = (((x.charCodeAt(w) | 0x20) & 0xff) << 8) | ((x.charCodeAt(w + 1) | 0x20) & 0xff);
+      if (this.starts[start] === 1 && this.matchTextAt(x, w)) return true;
       i++;
     }
     return false;
@@ -633,7 +674,9 @@ class NeedleScanner {
       }
       if (k !== L) continue;
       const confirm = this.confirms[i];
-      if (confirm === undefined || confirm(regionBeforeText(x, start))) return true;
+      if (confirm === undefined) return true;
+      const before = regionBeforeText(x, start, this.slashes[i] ?? -1);
+      if (before !== null && confirm(before)) return true;
     }
     return false;
   }

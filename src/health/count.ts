@@ -118,8 +118,9 @@ function compareTimes(buf: Buffer, a: number, other: Buffer, b: number): number 
 
 interface Pending {
   entry: SubscriptionCount;
-  newest: number;
-  oldest: number;
+  /** Where the subscription's first and last records' keys are. */
+  first: number;
+  last: number;
 }
 
 /** Where the `"resourceId"` key at `k` names its subscription: [start, length], or [-1, 0]. */
@@ -156,8 +157,10 @@ function lastKey(body: Buffer): number {
 
 /**
  * Counts the records of a raw body per subscription. When all of them name the subscription of the first and
- * the last record (a diagnostic setting exports one subscription's log), only their subscriptions are
- * compared, and the times are those of the first and the last record; otherwise every record is read.
+ * the last record (a diagnostic setting exports one subscription's log), each is only compared, byte for
+ * byte, with the first; otherwise every record's subscription is read. The times are those of each
+ * subscription's first and last record in the body (Azure writes a body's records in time order; reading
+ * every record's time would cost more than the count).
  */
 export function countRecordBytes(body: Buffer, ceiling: Buffer): BodyCount {
   const first = firstKey(body);
@@ -187,16 +190,7 @@ export function countRecordBytes(body: Buffer, ceiling: Buffer): BodyCount {
     records++;
   }
   const entry: SubscriptionCount = { records, newest: '', oldest: '' };
-  let newest = -1;
-  let oldest = -1;
-  for (const k of [first, last]) {
-    const t = timeBefore(body, k);
-    if (t < 0 || compareTimes(body, t, ceiling, 0) > 0) continue;
-    if (newest < 0 || compareTimes(body, t, body, newest) > 0) newest = t;
-    if (oldest < 0 || compareTimes(body, t, body, oldest) < 0) oldest = t;
-  }
-  if (newest >= 0) entry.newest = isoSecond(body, newest);
-  if (oldest >= 0) entry.oldest = isoSecond(body, oldest);
+  setTimes(body, ceiling, entry, first, last);
   return new Map([[a < 0 ? '' : body.toString('latin1', a, a + aLength).toLowerCase(), entry]]);
 }
 
@@ -228,23 +222,31 @@ function countEachRecord(body: Buffer, ceiling: Buffer): BodyCount {
       }
       pending = pendingOf.get(entry);
       if (!pending) {
-        pending = { entry, newest: -1, oldest: -1 };
+        pending = { entry, first: k, last: k };
         pendingOf.set(entry, pending);
       }
       // Another spelling of a known id shares its entry; the list stays short however many ids a body holds.
       if (seen.length < MAX_SEEN) seen.push({ start: idStart, length: idLength, pending });
     }
     pending.entry.records++;
+    pending.last = k;
+  }
+  for (const pending of pendingOf.values()) setTimes(body, ceiling, pending.entry, pending.first, pending.last);
+  return out;
+}
+
+/** The newest and oldest of the times of the records whose keys are at `first` and `last`. */
+function setTimes(body: Buffer, ceiling: Buffer, entry: SubscriptionCount, first: number, last: number): void {
+  let newest = -1;
+  let oldest = -1;
+  for (const k of first === last ? [first] : [first, last]) {
     const t = timeBefore(body, k);
     if (t < 0 || compareTimes(body, t, ceiling, 0) > 0) continue;
-    if (pending.newest < 0 || compareTimes(body, t, body, pending.newest) > 0) pending.newest = t;
-    if (pending.oldest < 0 || compareTimes(body, t, body, pending.oldest) < 0) pending.oldest = t;
+    if (newest < 0 || compareTimes(body, t, body, newest) > 0) newest = t;
+    if (oldest < 0 || compareTimes(body, t, body, oldest) < 0) oldest = t;
   }
-  for (const pending of pendingOf.values()) {
-    if (pending.newest >= 0) pending.entry.newest = isoSecond(body, pending.newest);
-    if (pending.oldest >= 0) pending.entry.oldest = isoSecond(body, pending.oldest);
-  }
-  return out;
+  if (newest >= 0) entry.newest = isoSecond(body, newest);
+  if (oldest >= 0) entry.oldest = isoSecond(body, oldest);
 }
 
 function sameBytes(buf: Buffer, a: number, b: number, length: number): boolean {
@@ -279,24 +281,32 @@ export function countRecordObjects(body: unknown, ceiling: string): BodyCount {
       : Array.isArray(body)
         ? body
         : [body];
+  const ends = new Map<SubscriptionCount, [unknown, unknown]>();
   for (const record of records) {
     if (typeof record !== 'object' || record === null) continue;
     const r = record as { resourceId?: unknown; time?: unknown };
     if (!('resourceId' in r)) continue;
-    const rid = typeof r.resourceId === 'string' ? r.resourceId.trim() : '';
-    const id = /^\/subscriptions\/([^/"\\]{1,64})/i.exec(rid)?.[1]?.toLowerCase() ?? '';
+    const rid = typeof r.resourceId === 'string' ? r.resourceId : '';
+    const id = /^\/subscriptions\/([^/"\\]{0,64})/i.exec(rid)?.[1]?.toLowerCase() ?? '';
     let entry = out.get(id);
     if (!entry) {
       entry = { records: 0, newest: '', oldest: '' };
       out.set(id, entry);
     }
     entry.records++;
-    const time = typeof r.time === 'string' ? r.time.slice(0, TIME_CHARS) : '';
-    if (!/^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}$/.test(time)) continue;
-    const t = `${time.slice(0, 10)}T${time.slice(11)}`;
-    if (t > ceiling) continue;
-    if (entry.newest === '' || t > entry.newest) entry.newest = t;
-    if (entry.oldest === '' || t < entry.oldest) entry.oldest = t;
+    // As for bytes: the times of the subscription's first and last records.
+    const seen = ends.get(entry);
+    ends.set(entry, [seen ? seen[0] : r.time, r.time]);
+  }
+  for (const [entry, [first, last]] of ends) {
+    for (const value of first === last ? [first] : [first, last]) {
+      const time = typeof value === 'string' ? value.slice(0, TIME_CHARS) : '';
+      if (!/^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}$/.test(time)) continue;
+      const t = `${time.slice(0, 10)}T${time.slice(11)}`;
+      if (t > ceiling) continue;
+      if (entry.newest === '' || t > entry.newest) entry.newest = t;
+      if (entry.oldest === '' || t < entry.oldest) entry.oldest = t;
+    }
   }
   return out;
 }

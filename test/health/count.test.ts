@@ -21,9 +21,11 @@ function reference(records: readonly Record<string, unknown>[]): BodyCount {
     return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(t) && t <= ceiling.text ? t : '';
   };
   const out: BodyCount = new Map();
-  const single = withKey.length > 0 && withKey.every((r) => sub(r) === sub(withKey[0]!));
-  // One subscription: only the first and last records' times are read.
-  const timed = single ? [withKey[0]!, withKey[withKey.length - 1]!] : withKey;
+  // Only each subscription's first and last records' times are read.
+  const timed = [...new Set(withKey.map(sub))].flatMap((s) => {
+    const of = withKey.filter((r) => sub(r) === s);
+    return [of[0]!, of[of.length - 1]!];
+  });
   for (const r of withKey) {
     const e = out.get(sub(r)) ?? { records: 0, newest: '', oldest: '' };
     e.records++;
@@ -59,7 +61,7 @@ describe('countRecords (bytes, no parsing)', () => {
     );
   });
 
-  it('counts every record of a mixed body, each under its subscription, with its newest and oldest time', () => {
+  it('counts every record of a mixed body, each under its subscription, with the times of its first and last', () => {
     // First and last records name one subscription; the others do not: every record is read.
     const records = ['a', 'B', 'a', 'c', 'A'].map((s, i) => ({
       time: `2026-01-12T09:0${i}:00.1234567Z`,
@@ -68,6 +70,7 @@ describe('countRecords (bytes, no parsing)', () => {
     }));
     expect(countRecords(Buffer.from(JSON.stringify({ records })), ceiling)).toEqual(
       new Map([
+        // a: its first (09:00) and last (09:04) records' times.
         ['a', { records: 3, newest: '2026-01-12T09:04:00', oldest: '2026-01-12T09:00:00' }],
         ['b', { records: 1, newest: '2026-01-12T09:01:00', oldest: '2026-01-12T09:01:00' }],
         ['c', { records: 1, newest: '2026-01-12T09:03:00', oldest: '2026-01-12T09:03:00' }],

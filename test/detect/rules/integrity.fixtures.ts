@@ -2,10 +2,28 @@ import type { RuleContext, RuleFixture } from '../../../src/detect/types';
 
 /**
  * Positive, negative and near-miss cases for the detector-integrity rules, written out independently of the
- * rules' pattern tables (so a typo in a pattern fails a test). Operation names follow the Azure permissions
- * lists (Microsoft.Insights, Microsoft.EventHub, Microsoft.Web, Microsoft.OperationalInsights,
- * Microsoft.SecurityInsights, Microsoft.Storage, ...); records follow the export shape (upper-cased
+ * rules' pattern tables (so a typo in a pattern fails a test). Records follow the export shape (upper-cased
  * resourceId and operationName, as exports usually write them), with mixed-case and REST variants.
+ *
+ * Sources of the operation names (read through the search tool's stored copies, MicrosoftDocs/azure-docs
+ * `articles/role-based-access-control/permissions/*.md`, ms.date 02/23/2026):
+ * - monitor.md (Microsoft.Insights): DiagnosticSettings/Write|Delete ("Create or update / Delete a resource
+ *   diagnostic setting"; the same names at subscription scope), DataCollectionRules/Write|Delete,
+ *   Components/Delete, ScheduledQueryRules, ActionGroups/Write|Delete; ExtendedDiagnosticSettings (flow logs)
+ *   is another operation. Subscription-level setting ids: REST API "Subscription Diagnostic Settings - Create
+ *   Or Update", `PUT /subscriptions/{subscriptionId}/providers/microsoft.insights/diagnosticSettings/{name}`.
+ * - analytics.md (Microsoft.EventHub): namespaces/authorizationRules/listkeys/action, .../regenerateKeys/action,
+ *   .../write, the same under namespaces/eventhubs/authorizationRules, disasterRecoveryConfigs/authorizationRules/
+ *   listkeys/action, namespaces/Delete, namespaces/eventhubs/Delete, eventHubs/consumergroups/Delete.
+ * - web-and-mobile.md (Microsoft.Web): sites/stop/Action, sites/Delete, sites/Write, sites/config/Write,
+ *   sites/config/delete, sites/basicPublishingCredentialsPolicies/Write, sites/functions/delete,
+ *   serverfarms/delete; start, restart and config/list are not changes.
+ * - security.md (Microsoft.SecurityInsights): alertRules/write|delete, automationRules, onboardingStates.
+ * - storage.md (Microsoft.Storage), monitor.md (Microsoft.OperationalInsights: workspaces/write|delete,
+ *   tables/write|delete, purge/action; tables/deleteData/action per "Delete data from a Log Analytics table").
+ * Elastic's rules for the same operations (defense_evasion_azure_diagnostic_settings_deletion,
+ * defense_evasion_event_hub_deletion, collection_update_event_hub_auth_rule) match them upper-cased, with
+ * outcome Success.
  */
 
 export const SUB = '00000000-0000-0000-0000-0000000000aa';
