@@ -231,12 +231,19 @@ function countEachRecord(body: Buffer, ceiling: Buffer): BodyCount {
     pending.entry.records++;
     pending.last = k;
   }
-  for (const pending of pendingOf.values()) setTimes(body, ceiling, pending.entry, pending.first, pending.last);
+  for (const pending of pendingOf.values())
+    setTimes(body, ceiling, pending.entry, pending.first, pending.last);
   return out;
 }
 
 /** The newest and oldest of the times of the records whose keys are at `first` and `last`. */
-function setTimes(body: Buffer, ceiling: Buffer, entry: SubscriptionCount, first: number, last: number): void {
+function setTimes(
+  body: Buffer,
+  ceiling: Buffer,
+  entry: SubscriptionCount,
+  first: number,
+  last: number,
+): void {
   let newest = -1;
   let oldest = -1;
   for (const k of first === last ? [first] : [first, last]) {

@@ -345,8 +345,8 @@ export async function startLogsIngestionFake(
       const counts = new Map<string, number>();
       for (const row of rows) {
         // Health rows (the other stream) have no AlertId.
-        if (row.AlertId === undefined) continue;
-        const id = String(row.AlertId);
+        const id = row.AlertId;
+        if (typeof id !== 'string') continue;
         counts.set(id, (counts.get(id) ?? 0) + 1);
       }
       return counts;
