@@ -108,6 +108,11 @@ param alertTableTotalRetentionDays int = 365
 @description('Data collection rule name. Empty: generated.')
 param dataCollectionRuleName string = ''
 
+@description('Interactive retention of the health table (records seen per subscription and window), in days.')
+@minValue(4)
+@maxValue(730)
+param healthTableRetentionDays int = 30
+
 // ---------------------------------------------------------------------------------------------------------------
 // Function App
 // ---------------------------------------------------------------------------------------------------------------
@@ -197,6 +202,45 @@ param alertRuleQueryPeriod string = 'P14D'
 param incidentGroupingLookback string = 'PT1H'
 
 // ---------------------------------------------------------------------------------------------------------------
+// Operator alerts (Azure Monitor) and the silence and lag rules
+// ---------------------------------------------------------------------------------------------------------------
+
+@description('Email addresses the operator action group notifies (dead letters, failed batches, silence, lag, ...). Empty: no action group; the alerts still show in Azure Monitor > Alerts.')
+param operatorAlertEmails string[] = []
+
+@description('Create the operator, silence and lag alert rules enabled.')
+param operatorAlertsEnabled bool = true
+
+@description('Minutes a partition may retry the same batch before an operator alert.')
+@minValue(15)
+@maxValue(1440)
+param retryingBatchAlertMinutes int = 30
+
+@description('Percentage of malformed messages in 15 minutes above which an operator alert is raised.')
+@minValue(0)
+@maxValue(100)
+param malformedInputAlertPercent int = 5
+
+@description('Fewest malformed messages in 15 minutes that can raise that alert.')
+@minValue(1)
+param malformedInputAlertMinimum int = 10
+
+@description('Minutes without Activity Log from a subscription that sent within the baseline before the silence alert.')
+@minValue(15)
+@maxValue(2880)
+param silenceAlertMinutes int = 60
+
+@description('Hours back a subscription must have sent to be expected by the silence alert (at most 48).')
+@minValue(2)
+@maxValue(48)
+param silenceBaselineHours int = 24
+
+@description('Minutes between a record\'s time and its processing above which the lag alert is raised.')
+@minValue(5)
+@maxValue(1440)
+param lagAlertMinutes int = 30
+
+// ---------------------------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -272,6 +316,18 @@ module alertTable 'modules/alert-table.bicep' = {
   }
 }
 
+module healthTable 'modules/health-table.bicep' = {
+  name: '${deploymentPrefix}-health-table'
+  scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroupName)
+  dependsOn: [
+    workspace
+  ]
+  params: {
+    workspaceName: names.workspace
+    retentionInDays: healthTableRetentionDays
+  }
+}
+
 module dataCollectionRule 'modules/data-collection-rule.bicep' = {
   name: '${deploymentPrefix}-data-collection-rule'
   scope: rg
@@ -281,6 +337,7 @@ module dataCollectionRule 'modules/data-collection-rule.bicep' = {
     location: workspace.outputs.location
     workspaceResourceId: workspace.outputs.resourceId
     tableName: alertTable.outputs.tableName
+    healthTableName: healthTable.outputs.tableName
     tags: allTags
   }
 }
@@ -421,6 +478,9 @@ module functionApp 'modules/function-app.bicep' = {
     logsIngestionEndpoint: dataCollectionRule.outputs.logsIngestionEndpoint
     dataCollectionRuleImmutableId: dataCollectionRule.outputs.immutableId
     logsIngestionStreamName: dataCollectionRule.outputs.streamName
+    healthStreamName: dataCollectionRule.outputs.healthStreamName
+    // The integrity rules watch the deployment's own resource group and workspace.
+    protectedResourceIds: '${rg.id},${workspace.outputs.resourceId}'
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
     tags: allTags
@@ -440,6 +500,46 @@ module sentinel 'modules/sentinel.bicep' = if (deploySentinel) {
     alertRuleEnabled: alertRuleEnabled
     alertRuleQueryPeriod: alertRuleQueryPeriod
     incidentGroupingLookback: incidentGroupingLookback
+  }
+}
+
+module integrityRules 'modules/integrity-rules.bicep' = if (deploySentinel) {
+  name: '${deploymentPrefix}-integrity-rules'
+  scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroupName)
+  // After the capture rule's module: it onboards the workspace to Sentinel.
+  dependsOn: [
+    sentinel
+  ]
+  params: {
+    workspaceName: names.workspace
+    tableName: alertSchema.tableName
+    alertRuleEnabled: alertRuleEnabled
+    alertRuleQueryPeriod: alertRuleQueryPeriod
+    incidentGroupingLookback: incidentGroupingLookback
+  }
+}
+
+module operatorAlerts 'modules/operator-alerts.bicep' = {
+  name: '${deploymentPrefix}-operator-alerts'
+  scope: rg
+  dependsOn: [
+    applicationInsights
+  ]
+  params: {
+    location: location
+    namePrefix: deploymentPrefix
+    applicationInsightsName: names.applicationInsights
+    workspaceResourceId: workspace.outputs.resourceId
+    healthTableName: healthTable.outputs.tableName
+    emailReceivers: operatorAlertEmails
+    enabled: operatorAlertsEnabled
+    retryingBatchMinutes: retryingBatchAlertMinutes
+    malformedPercent: malformedInputAlertPercent
+    malformedMinimum: malformedInputAlertMinimum
+    silenceMinutes: silenceAlertMinutes
+    silenceBaselineHours: silenceBaselineHours
+    lagMinutes: lagAlertMinutes
+    tags: allTags
   }
 }
 

@@ -4,7 +4,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 /**
  * What each folder of src/ may import (besides itself, Node and npm packages). The floors follow the data
  * flow: lib at the bottom imports nothing of ours; decode and normalize only lib; detect reads normalized
- * events; alert turns findings into rows; triage tunes rows (allowlist, caller history); pipeline holds the ports and the batch runner over those; the
+ * events; alert turns findings into rows; triage tunes rows (allowlist, caller history); health counts records
+ * from raw bytes; pipeline holds the ports and the batch runner over those; the
  * adapters (config, state, deliver, eventhubs) implement or configure the ports; the hosts (functions, cli) and
  * docs sit on top. README › Source layout states the same table (a test below keeps them equal).
  */
@@ -15,10 +16,11 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   detect: ['normalize', 'lib'],
   alert: ['detect', 'normalize', 'lib'],
   triage: ['alert', 'detect', 'lib'],
-  pipeline: ['triage', 'alert', 'detect', 'decode', 'normalize', 'lib'],
-  config: ['triage', 'alert', 'lib'],
+  health: ['alert', 'lib'],
+  pipeline: ['triage', 'health', 'alert', 'detect', 'decode', 'normalize', 'lib'],
+  config: ['triage', 'health', 'alert', 'lib'],
   state: ['triage', 'pipeline', 'config', 'lib'],
-  deliver: ['state', 'pipeline', 'triage', 'config', 'alert', 'lib'],
+  deliver: ['state', 'pipeline', 'triage', 'config', 'health', 'alert', 'lib'],
   eventhubs: ['deliver', 'config', 'lib'],
   functions: ['deliver', 'pipeline', 'config', 'lib'],
   cli: [
@@ -34,7 +36,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     'decode',
     'lib',
   ],
-  docs: ['config', 'alert', 'normalize', 'lib'],
+  docs: ['config', 'health', 'alert', 'normalize', 'lib'],
 };
 
 const root = resolve(__dirname, '..');

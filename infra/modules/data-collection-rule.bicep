@@ -1,5 +1,5 @@
 metadata name = 'Data collection rule'
-metadata description = 'A Direct data collection rule: the Logs Ingestion API endpoint the detector posts alert rows to, routed into the alert table.'
+metadata description = 'A Direct data collection rule: the Logs Ingestion API endpoint the detector posts alert rows and health rows to, each stream routed into its table.'
 
 @description('Name of the data collection rule.')
 param name string
@@ -13,10 +13,14 @@ param workspaceResourceId string
 @description('Name of the destination table; passed so that the rule is created after the table.')
 param tableName string
 
+@description('Name of the health table; passed so that the rule is created after it.')
+param healthTableName string
+
 @description('Tags.')
 param tags object
 
 var schema = loadJsonContent('../generated/alert-columns.json')
+var healthSchema = loadJsonContent('../generated/health-columns.json')
 
 resource dcr 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
   name: name
@@ -25,10 +29,13 @@ resource dcr 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
   // Direct: the rule carries its own logs ingestion endpoint, no data collection endpoint needed.
   kind: 'Direct'
   properties: {
-    description: 'Alert rows from packet-capture-detector into ${tableName}.'
+    description: 'Alert rows from packet-capture-detector into ${tableName}, health rows into ${healthTableName}.'
     streamDeclarations: {
       '${schema.streamName}': {
         columns: schema.streamColumns
+      }
+      '${healthSchema.streamName}': {
+        columns: healthSchema.streamColumns
       }
     }
     destinations: {
@@ -50,6 +57,16 @@ resource dcr 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
         transformKql: loadTextContent('../queries/dcr-transform.kql')
         outputStream: 'Custom-${tableName}'
       }
+      {
+        streams: [
+          healthSchema.streamName
+        ]
+        destinations: [
+          'alertWorkspace'
+        ]
+        transformKql: loadTextContent('../queries/health-dcr-transform.kql')
+        outputStream: 'Custom-${healthTableName}'
+      }
     ]
   }
 }
@@ -68,3 +85,6 @@ output logsIngestionEndpoint string = dcr.properties.endpoints.logsIngestion
 
 @description('Stream the detector posts to: LOGS_INGESTION_STREAM_NAME.')
 output streamName string = schema.streamName
+
+@description('Stream the detector posts health rows to: HEALTH_STREAM_NAME.')
+output healthStreamName string = healthSchema.streamName

@@ -52,6 +52,12 @@ param dataCollectionRuleImmutableId string
 @description('Stream name in the data collection rule.')
 param logsIngestionStreamName string
 
+@description('Required. Stream of the health rows in the data collection rule (HEALTH_STREAM_NAME).')
+param healthStreamName string
+
+@description('Required. Resource and resource-group ids the integrity rules watch (PROTECTED_RESOURCE_IDS), comma-separated.')
+param protectedResourceIds string
+
 @description('Upper bound of instances (the hub\'s partition count bounds useful parallelism anyway).')
 @minValue(1)
 @maxValue(1000)
@@ -105,6 +111,8 @@ var appSettings = [
   { name: 'LOGS_INGESTION_ENDPOINT', value: logsIngestionEndpoint }
   { name: 'LOGS_INGESTION_RULE_ID', value: dataCollectionRuleImmutableId }
   { name: 'LOGS_INGESTION_STREAM_NAME', value: logsIngestionStreamName }
+  { name: 'HEALTH_STREAM_NAME', value: healthStreamName }
+  { name: 'PROTECTED_RESOURCE_IDS', value: protectedResourceIds }
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'DEAD_LETTER_CONTAINER', value: deadLetterContainerName }
   { name: 'OPERATION_STATE_TABLE', value: operationStateTableName }

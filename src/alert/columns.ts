@@ -36,7 +36,8 @@ export const ALERT_COLUMNS = [
   {
     name: 'AlertTitle',
     type: 'string',
-    description: 'Alert title, `Azure Network Packet Capture Enabled in [<location>]`.',
+    description:
+      "Alert title, the rule's own: `Azure Network Packet Capture Enabled in [<location>]` for captures.",
   },
   {
     name: 'AlertSummary',
@@ -61,9 +62,15 @@ export const ALERT_COLUMNS = [
   {
     name: 'Tactics',
     type: 'string',
-    description: 'MITRE ATT&CK tactics, comma separated (CredentialAccess).',
+    description:
+      'MITRE ATT&CK tactics, comma separated (CredentialAccess; DefenseEvasion for integrity rules).',
   },
-  { name: 'Techniques', type: 'string', description: 'MITRE ATT&CK techniques, comma separated (T1040).' },
+  {
+    name: 'Techniques',
+    type: 'string',
+    description:
+      'MITRE ATT&CK techniques, comma separated (T1040; T1562.008 and others for integrity rules).',
+  },
   { name: 'OperationName', type: 'string', description: 'Azure operation, as logged.' },
   { name: 'ResultType', type: 'string', description: 'Operation result, as logged (Success, Succeeded).' },
   {
@@ -195,6 +202,30 @@ export const ALERT_COLUMNS = [
     type: 'string',
     description:
       'Run id of the smoke test (`send --smoke-test`) whose record raised the row; empty for real alerts. The analytics rule skips marked rows.',
+    defaultWhenMissing: '',
+  },
+  {
+    name: 'IntegrityTarget',
+    type: 'string',
+    description:
+      'Integrity rules: the part of the pipeline acted on (ActivityLogExport, NamespaceAuthorizationRule, EventHub, FunctionApp, DataCollectionRule, WorkspaceTable, Workspace, AnalyticsRule, Storage, ...); empty for captures.',
+    ruleAttribute: true,
+    defaultWhenMissing: '',
+  },
+  {
+    name: 'IntegrityChange',
+    type: 'string',
+    description:
+      'Integrity rules: what the operation did (Deleted, Written, Stopped, KeysListed, KeysRegenerated, DataPurged, ...); empty for captures.',
+    ruleAttribute: true,
+    defaultWhenMissing: '',
+  },
+  {
+    name: 'ProtectedScope',
+    type: 'string',
+    description:
+      'Integrity rules: the PROTECTED_RESOURCE_IDS entry the resource lies in (empty for the subscription Activity Log export, which is always watched).',
+    ruleAttribute: true,
     defaultWhenMissing: '',
   },
 ] as const satisfies readonly ColumnDefinition[];

@@ -354,6 +354,7 @@ export async function runScan(args: string[], io: CliIo, options: ScanOptions = 
       // The host storage's history when one is configured (a backfill fills it), else the run's own.
       captureHistory: createCaptureHistoryStore(settings),
       prefilter: !v.validate,
+      context: { protectedResourceIds: settings.protectedResourceIds },
       collector,
       delivery,
       resume,

@@ -6,6 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { ALERT_STREAM_NAME } from '../alert/columns';
+import { HEALTH_STREAM_NAME } from '../health/columns';
 import { DetectorError } from '../lib/errors';
 import * as z from '../lib/zod';
 import { loadAllowlistFile, SHIPPED_ALLOWLIST_FILE, type Allowlist } from '../triage/allowlist';
@@ -46,6 +47,17 @@ export const CONTAINER_NAME_RULE = '3-63 lowercase letters, digits, single hyphe
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** An Azure resource id (or a subscription's, a resource group's): `/subscriptions/<id>[/...]`. */
+const RESOURCE_ID = /^\/subscriptions\/[^/\s]+(\/[^\s]*)?$/i;
+
+/** A comma-separated list of ids, trimmed, empty entries dropped. */
+export function splitIds(value: string): string[] {
+  return value
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+}
+
 export const DEFAULT_EVENTHUB_NAME = 'insights-activity-logs';
 export const DEFAULT_CONSUMER_GROUP = 'packet-capture-detector';
 export const DEFAULT_DEAD_LETTER_CONTAINER = 'packet-capture-dead-letters';
@@ -73,6 +85,28 @@ export const SETTINGS_TABLE = {
     default: ALERT_STREAM_NAME,
     description: 'DCR stream that receives alert rows.',
     schema: matching(/^Custom-[A-Za-z0-9_]+$/, 'LOGS_INGESTION_STREAM_NAME must look like Custom-<Name>'),
+  }),
+  HEALTH_STREAM_NAME: spec({
+    required: 'delivery',
+    default: HEALTH_STREAM_NAME,
+    description:
+      'DCR stream that receives health rows (records seen per subscription and window), in the same DCR as the alerts.',
+    schema: matching(/^Custom-[A-Za-z0-9_]+$/, 'HEALTH_STREAM_NAME must look like Custom-<Name>'),
+  }),
+  HEALTH_WINDOW_MINUTES: spec({
+    required: 'no',
+    default: 5,
+    description:
+      'Length of a health window: the Function and `consume` write one health row per subscription and window.',
+    schema: z.optional(
+      z.coerce
+        .number<string>()
+        .check(
+          z.refine(Number.isInteger, { error: 'HEALTH_WINDOW_MINUTES must be a whole number' }),
+          z.minimum(1, 'HEALTH_WINDOW_MINUTES must be at least 1'),
+          z.maximum(60, 'HEALTH_WINDOW_MINUTES must be at most 60'),
+        ),
+    ),
   }),
   AZURE_CLIENT_ID: spec({
     required: 'no',
@@ -194,6 +228,19 @@ export const SETTINGS_TABLE = {
     description: `CSV allowlist of known, legitimate captures (README › Tuning): an alert a row matches is still written, with \`Suppressed\` = true and the row's reason and line, and raises no incident. Read and checked once at start-up: a bad row stops the start (\`CONFIG_INVALID\`, naming the line). A relative path is resolved against the function's package root (the deployment sets \`${SHIPPED_ALLOWLIST_FILE}\`, the repository's file, shipped in the package) or, for the CLI, the working directory; \`scan --allowlist\` overrides it. Unset: nothing is allowlisted.`,
     schema: text,
   }),
+  PROTECTED_RESOURCE_IDS: spec({
+    required: 'no',
+    description:
+      "Comma-separated resource, resource-group or subscription ids whose changes the integrity rules alert on (the deployment's own resource group and workspace; the Bicep sets them). Compared case-insensitively as prefixes on segment boundaries. Unset: only the subscription Activity Log export is watched.",
+    schema: z.optional(
+      z.string().check(
+        z.refine((v) => splitIds(v).every((id) => RESOURCE_ID.test(id)), {
+          error:
+            'PROTECTED_RESOURCE_IDS must be comma-separated Azure resource ids, each starting with /subscriptions/<id>',
+        }),
+      ),
+    ),
+  }),
   DELIVERY_TIME_BUDGET_SECONDS: spec({
     required: 'no',
     default: 240,
@@ -237,6 +284,8 @@ export interface LogsIngestionSettings {
   readonly endpoint: string;
   readonly ruleId: string;
   readonly streamName: string;
+  /** The health rows' stream, in the same DCR. */
+  readonly healthStreamName: string;
 }
 
 /** A storage service: an identity-based endpoint (blob or table), or a connection string (local/Azurite only). */
@@ -266,6 +315,10 @@ export interface Settings {
   readonly archiveConnectionString: string | undefined;
   /** The allowlist `ALLOWLIST_PATH` names, parsed; undefined when unset. */
   readonly allowlist: Allowlist | undefined;
+  /** PROTECTED_RESOURCE_IDS, split (empty: nothing protected but the subscription export). */
+  readonly protectedResourceIds: readonly string[];
+  /** Length of a health window (ms). */
+  readonly healthWindowMs: number;
 }
 
 export type SettingsPurpose = 'function' | 'cli';
@@ -398,7 +451,12 @@ export function loadSettings(
   return {
     logsIngestion:
       endpoint !== undefined && ruleId !== undefined
-        ? { endpoint, ruleId, streamName: withDefault(values, 'LOGS_INGESTION_STREAM_NAME') }
+        ? {
+            endpoint,
+            ruleId,
+            streamName: withDefault(values, 'LOGS_INGESTION_STREAM_NAME'),
+            healthStreamName: withDefault(values, 'HEALTH_STREAM_NAME'),
+          }
         : undefined,
     managedIdentityClientId: values.AZURE_CLIENT_ID,
     eventHubName: withDefault(values, 'EVENTHUB_NAME'),
@@ -414,5 +472,7 @@ export function loadSettings(
     archiveConnectionString: values.AZURE_STORAGE_CONNECTION_STRING,
     captureHistoryTable: withDefault(values, 'CAPTURE_HISTORY_TABLE'),
     allowlist,
+    protectedResourceIds: splitIds(values.PROTECTED_RESOURCE_IDS ?? ''),
+    healthWindowMs: withDefault(values, 'HEALTH_WINDOW_MINUTES') * 60_000,
   };
 }

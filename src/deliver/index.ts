@@ -22,6 +22,9 @@ import { TableOperationStateStore } from '../state/tableStore';
 import { chooseCredential, describeCredential, lazyCredential } from './credential';
 import { BlobDeadLetterStore } from './deadLetter';
 import { StderrMalformedStore, StdoutSink } from './local';
+import type { HealthLabels } from '../health/windows';
+import { HealthMonitor } from '../pipeline/health';
+import { LogHealthSink, LogsIngestionHealthSink } from './healthSink';
 import { LogsIngestionSink, lazyLogsIngestionClient, retrySettings } from './logsIngestionSink';
 import type { RetrySettings, UploadClient, UploadHooks } from './uploader';
 
@@ -54,6 +57,11 @@ export interface DeliveryOptions extends DeliveryOverrides {
   readonly allowlist?: Allowlist;
   /** The callers' capture history (scan: its own, in memory); default: the host storage's table, shared. */
   readonly captureHistory?: CaptureHistoryStore;
+  /**
+   * Write health rows, labelled so (the Function and consume; not scan). The monitor is shared by every
+   * delivery made from the same settings and labels, so its windows span a process's invocations.
+   */
+  readonly health?: HealthLabels;
 }
 
 export interface DetectorDelivery extends Delivery {
@@ -70,6 +78,42 @@ export interface DeliveryParts {
 const shared = new WeakMap<Settings, DeliveryParts>();
 const sharedState = new WeakMap<Settings, OperationStateStore>();
 const sharedHistory = new WeakMap<Settings, CaptureHistoryStore>();
+const sharedHealth = new WeakMap<Settings, Map<string, HealthMonitor>>();
+
+/** The process's health monitor for these settings and labels (a new one when overridden, for tests). */
+function healthFor(
+  settings: Settings,
+  labels: HealthLabels,
+  options: DeliveryOptions,
+  parts: DeliveryParts | undefined,
+): HealthMonitor {
+  const make = () => {
+    const li = settings.logsIngestion;
+    const sink =
+      li && parts && options.local !== true
+        ? new LogsIngestionHealthSink({
+            client: parts.client,
+            ruleId: li.ruleId,
+            streamName: li.healthStreamName,
+            ...(options.hooks ? { hooks: options.hooks } : {}),
+          })
+        : new LogHealthSink();
+    return new HealthMonitor(sink, settings.healthWindowMs, labels);
+  };
+  if (hasOverrides(options)) return make();
+  let byLabels = sharedHealth.get(settings);
+  if (!byLabels) {
+    byLabels = new Map();
+    sharedHealth.set(settings, byLabels);
+  }
+  const key = `${labels.source}\n${labels.eventHubName}\n${labels.consumerGroup}`;
+  let monitor = byLabels.get(key);
+  if (!monitor) {
+    monitor = make();
+    byLabels.set(key, monitor);
+  }
+  return monitor;
+}
 
 function credentialFor(settings: Settings, overrides: DeliveryOverrides) {
   return lazyCredential(chooseCredential(overrides.env ?? process.env, settings.managedIdentityClientId));
@@ -198,6 +242,7 @@ export function createDelivery(
       sink: options.localSink ?? new StdoutSink(),
       malformedStore: options.malformedStore ?? options.localMalformedStore ?? new StderrMalformedStore(),
       ...batchParts,
+      ...(options.health ? { health: healthFor(settings, options.health, options, undefined) } : {}),
     };
   }
 
@@ -235,5 +280,6 @@ export function createDelivery(
     malformedStore: options.malformedStore ?? parts.deadLetters,
     deadLetters: parts.deadLetters,
     ...batchParts,
+    ...(options.health ? { health: healthFor(settings, options.health, options, parts) } : {}),
   };
 }

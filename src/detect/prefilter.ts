@@ -14,6 +14,14 @@
  *   the `ﬁ` ligatures, ...): around each such character the raw text is upper-cased with the same
  *   `toUpperCase` the rule uses and searched again.
  *
+ * Rules with a resource scope (types.ts `ResourceScope`) fire only on resource ids of a certain shape, so their
+ * needles come from the scope instead of their operation patterns, which can be in every body (`SITES`,
+ * `LISTKEYS`, `DIAGNOSTICSETTINGS`): a protected scope's needle is the most specific run of its ids' last
+ * segment (an upper-cased substring of every id inside it); a subscription-level resource type's needle is
+ * the type's name, and an occurrence counts only when the text of the JSON string before it reads
+ * `/subscriptions/<id>/providers/<provider>/` (any backslash there, or no string start within reach, counts
+ * as a match: escapes are not decoded). The same escape and fold checks cover these needles.
+ *
  * Skipped bodies are not validated. To keep malformed-message detection where it matters, a body is
  * skipped only when it is framed like JSON (first non-space byte `{`/`[`, last the matching `}`/`]`) and
  * names an operation field; anything else (empty, truncated, foreign data) is parsed and reported as
@@ -22,8 +30,21 @@
  * it under `prefiltered`.
  */
 import { isAscii } from 'node:buffer';
-import { OPERATION_FIELDS, readOperationName } from '../normalize/shapes';
-import type { DetectionRule } from './types';
+import {
+  detectSourceFormat,
+  OPERATION_FIELDS,
+  readField,
+  readOperationName,
+  readText,
+} from '../normalize/shapes';
+import {
+  EMPTY_RULE_CONTEXT,
+  inProtectedScope,
+  isSubscriptionLevel,
+  protectedPrefixes,
+  subscriptionLevelPrefixPattern,
+} from './scope';
+import type { DetectionRule, ResourceScope, RuleContext } from './types';
 
 /** Why a body must be parsed, or `skip` when it cannot hold a matching record. */
 export type PrefilterVerdict =
@@ -44,16 +65,32 @@ export type PrefilterVerdict =
   | 'skip';
 
 export interface Prefilter {
-  /** Upper-case needles derived from the rules' operation patterns; empty when no filtering is possible. */
+  /**
+   * Upper-case needles derived from the rules' operation patterns and resource scopes; empty when no
+   * filtering is possible.
+   */
   readonly needles: readonly string[];
+  /** The needles that count only where the text before them passes their check (a subscription-level id). */
+  readonly confirmedNeedles: readonly string[];
   classify(body: unknown): PrefilterVerdict;
   /** False only when the body cannot hold a record any rule matches (and is framed like JSON). */
   mayContainMatch(body: unknown): boolean;
   /**
    * For a decoded record: false only when its operation name is a plain string that no rule's pattern can
-   * match, so normalizing and evaluating it cannot produce an alert.
+   * match, or that only rules with a resource scope match and its resource id lies outside their scope, so
+   * normalizing and evaluating it cannot produce an alert.
    */
   recordMayMatch(record: unknown): boolean;
+}
+
+/** What a prefilter is built from: the rules' patterns, split by where the rules can fire. */
+export interface PrefilterInput {
+  /** Operation patterns of rules that may fire on any resource: their needles come from the patterns. */
+  readonly patterns: readonly string[];
+  /** Rules that fire only inside a resource scope: their patterns (for the record gate) and their scope. */
+  readonly scoped?: readonly { readonly patterns: readonly string[]; readonly scope: ResourceScope }[];
+  /** The protected scope the `protected` rules are evaluated with. */
+  readonly context?: RuleContext;
 }
 
 /**
@@ -84,20 +121,117 @@ export function deriveNeedles(patterns: readonly string[]): string[] | undefined
   return unique.filter((n, i) => !unique.slice(0, i).some((shorter) => n.includes(shorter)));
 }
 
-function longestRun(text: string): string {
+function longestRun(text: string, run = /[A-Z0-9]+/g): string {
   let best = '';
-  for (const run of text.match(/[A-Z0-9]+/g) ?? []) if (run.length > best.length) best = run;
+  for (const r of text.match(run) ?? []) if (r.length > best.length) best = r;
   return best;
 }
 
-const cache = new WeakMap<readonly DetectionRule[], Prefilter>();
+/** Shorter needles shorten every shift of the scan; a protected id's needle is lengthened to this. */
+const MIN_SCOPE_NEEDLE = 13;
 
-/** The prefilter for a rule set, built once per rule set (once per process for `RULES`). */
-export function prefilterFor(rules: readonly DetectionRule[]): Prefilter {
-  let prefilter = cache.get(rules);
+/**
+ * The needle of a protected id (normalized, upper-cased): the longest run of its last segment made of
+ * characters JSON writes as themselves (letters, digits, `-`, `_`, `.`, parentheses), else of the whole id;
+ * when shorter than MIN_SCOPE_NEEDLE, lengthened to the left with the id's preceding characters, slashes
+ * included (`S/RG-PCD-PROD`), so the scan keeps its stride. Every resource id inside the scope, upper-cased,
+ * holds the id and so the needle; a body that writes `/` as `\/` is parsed (the escape check).
+ */
+export function protectedIdNeedle(prefix: string): string {
+  const safe = /[A-Z0-9._()-]+/g;
+  const last =
+    prefix
+      .split('/')
+      .filter((s) => s !== '')
+      .pop() ?? '';
+  const run = longestRun(last, safe) || longestRun(prefix, safe);
+  if (run === '') return '';
+  const end = prefix.lastIndexOf(run) + run.length;
+  let start = end - run.length;
+  while (end - start < MIN_SCOPE_NEEDLE && start > 0 && /[A-Z0-9._()/-]/.test(prefix.charAt(start - 1))) {
+    start--;
+  }
+  return prefix.slice(start, end);
+}
+
+/**
+ * A needle, and for a confirmed one the check of the raw text before it (undefined: escaped or out of
+ * reach, so it counts as a match) with the exact number of `/` that text must hold for the check to pass
+ * (counted while it is found, so most occurrences are turned down without making a string).
+ */
+interface Needle {
+  readonly text: string;
+  readonly confirm?: (before: string | undefined) => boolean;
+  readonly slashes?: number;
+  readonly key: string;
+}
+
+function scopeNeedles(scope: ResourceScope, context: RuleContext): Needle[] | undefined {
+  if (scope.kind === 'protected') {
+    const needles: Needle[] = [];
+    const prefixes = protectedPrefixes(context);
+    // An id inside another protected id adds nothing: the outer id's needle is in its resources too.
+    const outermost = prefixes.filter(
+      (p) => !prefixes.some((q) => q !== p && p.startsWith(q) && p.charCodeAt(q.length) === 0x2f),
+    );
+    for (const prefix of outermost) {
+      const text = protectedIdNeedle(prefix);
+      if (text === '') return undefined;
+      needles.push({ text, key: text });
+    }
+    return needles;
+  }
+  const type = scope.resourceType.toUpperCase();
+  const last =
+    type
+      .split('/')
+      .filter((s) => s !== '')
+      .pop() ?? '';
+  const text = longestRun(last);
+  if (text === '') return undefined;
+  const typePrefix = scope.resourceType.slice(0, type.lastIndexOf(text));
+  const pattern = subscriptionLevelPrefixPattern(scope.resourceType, typePrefix.length);
+  return [
+    {
+      text,
+      confirm: (before) => before === undefined || pattern.test(before),
+      // `/subscriptions/<id>/providers/<type prefix>`: four, and the type prefix's own.
+      slashes: 4 + typePrefix.split('/').length - 1,
+      key: `${text} after ${pattern.source}`,
+    },
+  ];
+}
+
+const cache = new WeakMap<readonly DetectionRule[], Map<string, Prefilter>>();
+
+/**
+ * The prefilter for a rule set evaluated with a context, built once per rule set and protected scope (once
+ * per process for `RULES` and the settings).
+ */
+export function prefilterFor(
+  rules: readonly DetectionRule[],
+  context: RuleContext = EMPTY_RULE_CONTEXT,
+): Prefilter {
+  let byScope = cache.get(rules);
+  if (!byScope) {
+    byScope = new Map();
+    cache.set(rules, byScope);
+  }
+  const key = protectedPrefixes(context).join('\n');
+  let prefilter = byScope.get(key);
   if (!prefilter) {
-    prefilter = buildPrefilter(rules.flatMap((r) => r.operationPatterns.map((p) => p.pattern)));
-    cache.set(rules, prefilter);
+    prefilter = buildPrefilter({
+      patterns: rules
+        .filter((r) => !r.resourceScope)
+        .flatMap((r) => r.operationPatterns.map((p) => p.pattern)),
+      scoped: rules.flatMap((r) =>
+        r.resourceScope
+          ? [{ patterns: r.operationPatterns.map((p) => p.pattern), scope: r.resourceScope }]
+          : [],
+      ),
+      context,
+    });
+    byScope.set(key, prefilter);
   }
   return prefilter;
 }
@@ -110,37 +244,95 @@ export function prefilterFor(rules: readonly DetectionRule[]): Prefilter {
 const MAX_ESCAPES = 4096;
 const MAX_FOLD_WINDOWS = 64;
 
-/** `\u`, the start of an escape, as bytes: a string argument would be converted again on every call. */
-const ESCAPE_BYTES = Buffer.from('\\u', 'latin1');
-
 /** ASCII upper-casing table for bytes and UTF-16 code units below 128. */
 const UPPER = new Uint8Array(128);
 for (let i = 0; i < 128; i++) UPPER[i] = i >= 0x61 && i <= 0x7a ? i - 0x20 : i;
 
-export function buildPrefilter(patternList: readonly string[]): Prefilter {
-  const patterns = patternList.map((p) => p.toUpperCase());
-  const derived = deriveNeedles(patterns);
-  const operationMayMatch = (operation: string): boolean => {
-    const upper = operation.toUpperCase();
-    return patterns.some((p) => upper.includes(p));
+/** Operation names whose gate result is remembered; past it the memo starts over (hostile unique names). */
+const MAX_GATE_MEMO = 4096;
+
+interface Gate {
+  /** A rule that fires on any resource matches the operation. */
+  readonly anywhere: boolean;
+  /** The scopes of the scoped rules that match it. */
+  readonly scopes: readonly ResourceScope[];
+}
+
+export function buildPrefilter(input: readonly string[] | PrefilterInput): Prefilter {
+  const spec: PrefilterInput = isPatternList(input) ? { patterns: input } : input;
+  const context = spec.context ?? EMPTY_RULE_CONTEXT;
+  const patterns = spec.patterns.map((p) => p.toUpperCase());
+  const scoped = (spec.scoped ?? []).map((g) => ({
+    patterns: g.patterns.map((p) => p.toUpperCase()),
+    scope: g.scope,
+  }));
+
+  // The record gate: which rules an operation name can make fire, remembered per name (streams repeat a
+  // few hundred operation names), then for scoped rules whether the record's resource is in their scope.
+  const memo = new Map<string, Gate>();
+  const gateOf = (operation: string): Gate => {
+    let gate = memo.get(operation);
+    if (gate === undefined) {
+      const upper = operation.toUpperCase();
+      gate = {
+        anywhere: patterns.some((p) => upper.includes(p)),
+        scopes: scoped.filter((g) => g.patterns.some((p) => upper.includes(p))).map((g) => g.scope),
+      };
+      if (memo.size >= MAX_GATE_MEMO) memo.clear();
+      memo.set(operation, gate);
+    }
+    return gate;
   };
   const recordMayMatch = (record: unknown): boolean => {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) return true;
-    const operation = readOperationName(record as Record<string, unknown>);
+    const obj = record as Record<string, unknown>;
+    const format = detectSourceFormat(obj);
+    const operation = readOperationName(obj, format);
     // No readable operation: normalization must judge the record (and report it).
-    return operation === undefined || operationMayMatch(operation);
+    if (operation === undefined) return true;
+    const gate = gateOf(operation);
+    if (gate.anywhere) return true;
+    if (gate.scopes.length === 0) return false;
+    // Read as normalization reads it, so the gate and the rules see the same resource id.
+    const resourceId = readField(obj, format, 'resourceId', readText)?.trim() ?? '';
+    return gate.scopes.some((scope) =>
+      scope.kind === 'protected'
+        ? inProtectedScope(resourceId, context)
+        : isSubscriptionLevel(resourceId, scope.resourceType),
+    );
   };
 
-  if (derived === undefined || derived.length === 0) {
+  const derived = deriveNeedles(patterns);
+  const fromScopes: Needle[] = [];
+  let unfiltered = derived === undefined;
+  for (const group of scoped) {
+    const needles = scopeNeedles(group.scope, context);
+    if (needles === undefined) unfiltered = true;
+    else for (const n of needles) fromScopes.push(n);
+  }
+  const plain = [...new Set([...(derived ?? []), ...fromScopes.filter((n) => !n.confirm).map((n) => n.text)])]
+    .sort((a, b) => a.length - b.length || a.localeCompare(b))
+    .filter((n, i, all) => !all.slice(0, i).some((shorter) => n.includes(shorter)));
+  const confirmed = [
+    ...new Map(
+      fromScopes.filter((n) => n.confirm && !plain.some((q) => n.text.includes(q))).map((n) => [n.key, n]),
+    ).values(),
+  ];
+  const allNeedles: Needle[] = [...plain.map((text) => ({ text, key: text })), ...confirmed];
+
+  if (unfiltered || allNeedles.length === 0) {
     return {
       needles: [],
+      confirmedNeedles: [],
       classify: () => 'unfiltered',
       mayContainMatch: () => true,
       recordMayMatch,
     };
   }
-  const needles = derived;
-  const scanner = new NeedleScanner(needles);
+  const needles = [...new Set(allNeedles.map((n) => n.text))];
+  const scanner = new NeedleScanner(allNeedles);
+  // JSON may write `/` as `\/`: a needle holding `/` is then not in the bytes, so such a body is parsed.
+  const slashInNeedles = needles.some((n) => n.includes('/'));
   const needleChars = new Set(needles.join(''));
   const spellsNeedleChar = (text: string): boolean => {
     for (const ch of text) if (needleChars.has(ch.toUpperCase())) return true;
@@ -180,7 +372,11 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
     if (!operationKeyBytes.some((k) => buf.includes(k))) return 'noOperationField';
     if (scanner.scanBytes(buf)) return 'needle';
     let escapes = 0;
-    for (let p = buf.indexOf(ESCAPE_BYTES); p !== -1; p = buf.indexOf(ESCAPE_BYTES, p + 2)) {
+    // Every backslash: `\uXXXX` escapes are checked, and `\/` hides a needle holding a slash.
+    for (let p = buf.indexOf(0x5c); p !== -1; p = buf.indexOf(0x5c, p + 1)) {
+      const next = buf[p + 1];
+      if (next === 0x2f && slashInNeedles) return 'escape';
+      if (next !== 0x75) continue;
       const code = hexAt(buf, p + 2);
       if (code < 0 || dangerousCodes.has(code) || ++escapes > MAX_ESCAPES) return 'escape';
     }
@@ -214,7 +410,10 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
     if (!operationKeys.some((k) => text.includes(k))) return 'noOperationField';
     if (scanner.scanText(text)) return 'needle';
     let escapes = 0;
-    for (let p = text.indexOf('\\u'); p !== -1; p = text.indexOf('\\u', p + 2)) {
+    for (let p = text.indexOf('\\'); p !== -1; p = text.indexOf('\\', p + 1)) {
+      const next = text.charCodeAt(p + 1);
+      if (next === 0x2f && slashInNeedles) return 'escape';
+      if (next !== 0x75) continue;
       const code = hexAtText(text, p + 2);
       if (code < 0 || dangerousCodes.has(code) || ++escapes > MAX_ESCAPES) return 'escape';
     }
@@ -239,10 +438,65 @@ export function buildPrefilter(patternList: readonly string[]): Prefilter {
 
   return {
     needles,
+    confirmedNeedles: confirmed.map((n) => n.text),
     classify,
     mayContainMatch: (body) => classify(body) !== 'skip',
     recordMayMatch,
   };
+}
+
+function isPatternList(input: readonly string[] | PrefilterInput): input is readonly string[] {
+  return Array.isArray(input);
+}
+
+/** How far back the start of a JSON string is looked for before a confirmed needle. */
+const REGION_REACH = 512;
+
+/**
+ * The text of the JSON string before `start`, when it holds no backslash and starts within reach; undefined
+ * otherwise (the caller then treats the occurrence as a match); null when it holds a number of `/` other
+ * than `slashes` (it cannot pass the check).
+ */
+function regionBefore(buf: Buffer, start: number, slashes: number): string | undefined | null {
+  const stop = Math.max(0, start - REGION_REACH);
+  let q = start - 1;
+  let seen = 0;
+  while (q >= stop) {
+    const c = buf[q];
+    if (c === 0x22) break;
+    if (c === 0x5c) return undefined;
+    if (c === 0x2f && slashes >= 0 && ++seen > slashes) return regionEscaped(buf, q, stop) ? undefined : null;
+    q--;
+  }
+  if (q < stop || (q > 0 && buf[q - 1] === 0x5c)) return undefined;
+  if (slashes >= 0 && seen !== slashes) return null;
+  return buf.toString('utf8', q + 1, start);
+}
+
+/** Whether the string holding `at` has a backslash before it (then nothing is concluded from its text). */
+function regionEscaped(buf: Buffer, at: number, stop: number): boolean {
+  for (let q = at - 1; q >= stop; q--) {
+    const c = buf[q];
+    if (c === 0x22) return q > 0 && buf[q - 1] === 0x5c;
+    if (c === 0x5c) return true;
+  }
+  return true;
+}
+
+function regionBeforeText(text: string, start: number, slashes: number): string | undefined | null {
+  const stop = Math.max(0, start - REGION_REACH);
+  let q = start - 1;
+  let seen = 0;
+  while (q >= stop) {
+    const c = text.charCodeAt(q);
+    if (c === 0x22) break;
+    if (c === 0x5c) return undefined;
+    if (c === 0x2f) seen++;
+    q--;
+  }
+  if (q < stop || (q > 0 && text.charCodeAt(q - 1) === 0x5c)) return undefined;
+  if (slashes >= 0 && seen !== slashes) return null;
+  return text.slice(q + 1, start);
 }
 
 function bytesAt(buf: Buffer, at: number, seq: Buffer): boolean {
@@ -316,19 +570,29 @@ function hexAtText(text: string, at: number): number {
  */
 class NeedleScanner {
   private readonly needleCodes: Uint8Array[];
+  private readonly confirms: (Needle['confirm'] | undefined)[];
+  private readonly slashes: number[];
   private readonly m: number;
   private readonly shift: Uint8Array;
+  /** The two-byte blocks needles start with (keyed as the shifts are): a window starting otherwise holds none. */
+  private readonly starts: Uint8Array;
 
-  constructor(needles: readonly string[]) {
+  constructor(specs: readonly Needle[]) {
+    const needles = specs.map((s) => s.text);
     this.needleCodes = needles.map((n) => Uint8Array.from(n, (ch) => ch.charCodeAt(0)));
+    this.confirms = specs.map((s) => s.confirm);
+    this.slashes = specs.map((s) => s.slashes ?? -1);
     this.m = needles.reduce((min, n) => Math.min(min, n.length), Number.POSITIVE_INFINITY);
     const m = this.m;
     const limit = Math.min(Math.max(m - 1, 0), 255);
     this.shift = new Uint8Array(65536).fill(limit);
+    this.starts = new Uint8Array(65536);
     if (m < 2) {
       this.shift.fill(0); // One-character needles: check every position.
+      this.starts.fill(1);
       return;
     }
+    for (const n of needles) this.starts[((n.charCodeAt(0) | 0x20) << 8) | (n.charCodeAt(1) | 0x20)] = 1;
     for (const n of needles) {
       for (let j = 1; j < m; j++) {
         const key = ((n.charCodeAt(j - 1) | 0x20) << 8) | (n.charCodeAt(j) | 0x20);
@@ -338,7 +602,7 @@ class NeedleScanner {
     }
   }
 
-  scanBytes(x: Uint8Array): boolean {
+  scanBytes(x: Buffer): boolean {
     const len = x.length;
     const m = this.m;
     const shift = this.shift;
@@ -350,14 +614,20 @@ class NeedleScanner {
         i += s;
         continue;
       }
-      if (this.matchBytesAt(x, i - m + 1)) return true;
+      const w = i - m + 1;
+      if (
+        this.starts[(((x[w] ?? 0) | 0x20) << 8) | ((x[w + 1] ?? 0) | 0x20)] === 1 &&
+        this.matchBytesAt(x, w)
+      )
+        return true;
       i++;
     }
     return false;
   }
 
-  private matchBytesAt(x: Uint8Array, start: number): boolean {
-    for (const n of this.needleCodes) {
+  private matchBytesAt(x: Buffer, start: number): boolean {
+    for (let i = 0; i < this.needleCodes.length; i++) {
+      const n = this.needleCodes[i] ?? new Uint8Array();
       const L = n.length;
       if (start + L > x.length) continue;
       let k = 0;
@@ -366,7 +636,11 @@ class NeedleScanner {
         if (c > 0x7f || UPPER[c] !== n[k]) break;
         k++;
       }
-      if (k === L) return true;
+      if (k !== L) continue;
+      const confirm = this.confirms[i];
+      if (confirm === undefined) return true;
+      const before = regionBefore(x, start, this.slashes[i] ?? -1);
+      if (before !== null && confirm(before)) return true;
     }
     return false;
   }
@@ -383,14 +657,17 @@ class NeedleScanner {
         i += s;
         continue;
       }
-      if (this.matchTextAt(x, i - m + 1)) return true;
+      const w = i - m + 1;
+      const start = (((x.charCodeAt(w) | 0x20) & 0xff) << 8) | ((x.charCodeAt(w + 1) | 0x20) & 0xff);
+      if (this.starts[start] === 1 && this.matchTextAt(x, w)) return true;
       i++;
     }
     return false;
   }
 
   private matchTextAt(x: string, start: number): boolean {
-    for (const n of this.needleCodes) {
+    for (let i = 0; i < this.needleCodes.length; i++) {
+      const n = this.needleCodes[i] ?? new Uint8Array();
       const L = n.length;
       if (start + L > x.length) continue;
       let k = 0;
@@ -399,7 +676,11 @@ class NeedleScanner {
         if (c > 0x7f || UPPER[c] !== n[k]) break;
         k++;
       }
-      if (k === L) return true;
+      if (k !== L) continue;
+      const confirm = this.confirms[i];
+      if (confirm === undefined) return true;
+      const before = regionBeforeText(x, start, this.slashes[i] ?? -1);
+      if (before !== null && confirm(before)) return true;
     }
     return false;
   }

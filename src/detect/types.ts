@@ -88,6 +88,30 @@ export interface RuleFixture {
   readonly expectedSeverity?: Severity;
 }
 
+/**
+ * What a rule is evaluated with besides the event: the deployment's own facts some rules depend on. The host
+ * passes it (from the settings) through the batch runner, so detect/ never reads settings itself.
+ */
+export interface RuleContext {
+  /**
+   * Resource, resource-group or subscription ids whose changes the integrity rules watch
+   * (PROTECTED_RESOURCE_IDS), as configured; detect/scope.ts compares them.
+   */
+  readonly protectedResourceIds: readonly string[];
+}
+
+/**
+ * A condition on the event's resource id that every finding of the rule meets, besides its operation
+ * patterns. The byte prefilter relies on it: a rule with a resource scope is prefiltered on needles from the
+ * scope rather than from its operation patterns (which may be everywhere: `SITES`, `LISTKEYS`), and the
+ * registry-wide test checks that the rule never fires outside it.
+ */
+export type ResourceScope =
+  /** Inside one of the context's protected resource ids (detect/scope.ts `inProtectedScope`). */
+  | { readonly kind: 'protected' }
+  /** A subscription-level resource of this type: `/subscriptions/<id>/providers/<resourceType>/<name>`. */
+  | { readonly kind: 'subscriptionLevel'; readonly resourceType: string };
+
 export interface DetectionRule {
   readonly id: string;
   readonly version: string;
@@ -112,6 +136,8 @@ export interface DetectionRule {
   readonly operationPatterns: readonly OperationPattern[];
   /** The alert columns this rule's findings fill (declared in the alert column contract). */
   readonly attributeColumns: readonly string[];
+  /** Where the rule's findings can be, beyond the operation patterns (absent: anywhere). */
+  readonly resourceScope?: ResourceScope;
   /**
    * What this record's bodies reveal about its operation, for any record of an operation the rule matches
    * (whatever its result); undefined when nothing. Rules without it never take part in the lifecycle join.
@@ -119,9 +145,10 @@ export interface DetectionRule {
   collect?(event: ActivityEvent): OperationDetails | undefined;
   /**
    * The finding for this event, or undefined. `details` are what the operation's other records revealed
-   * (empty when none are known yet); the event's own record and bodies come first.
+   * (empty when none are known yet); the event's own record and bodies come first. `context` carries the
+   * deployment's protected scope (absent: nothing is protected).
    */
-  evaluate(event: ActivityEvent, details?: OperationDetails): Finding | undefined;
+  evaluate(event: ActivityEvent, details?: OperationDetails, context?: RuleContext): Finding | undefined;
   /**
    * Why an event with these details is not a finding although its operation and result match (a firewall
    * Status poll): the lifecycle join puts it on the completing row when an alert was already written

@@ -1,11 +1,20 @@
 /* README tables, generated from the code's single definitions (a test keeps README equal to these). */
-import { ALERT_COLUMNS } from '../alert/columns';
+import { ALERT_COLUMNS, type ColumnDefinition } from '../alert/columns';
 import { SETTINGS } from '../config/settings';
 import { FIELD_SOURCES, SOURCE_FORMATS } from '../normalize/shapes';
+import { HEALTH_COLUMNS } from '../health/columns';
+
+function columnsTable(columns: readonly ColumnDefinition[]): string {
+  const rows = columns.map((c) => `| \`${c.name}\` | ${c.type} | ${escapeCell(c.description)} |`);
+  return ['| Column | Type | Meaning |', '|---|---|---|', ...rows].join('\n');
+}
 
 export function alertColumnsTable(): string {
-  const rows = ALERT_COLUMNS.map((c) => `| \`${c.name}\` | ${c.type} | ${escapeCell(c.description)} |`);
-  return ['| Column | Type | Meaning |', '|---|---|---|', ...rows].join('\n');
+  return columnsTable(ALERT_COLUMNS);
+}
+
+export function healthColumnsTable(): string {
+  return columnsTable(HEALTH_COLUMNS);
 }
 
 const REQUIRED_TEXT: Readonly<Record<string, string>> = {
@@ -42,6 +51,7 @@ function escapeCell(text: string): string {
 
 export const GENERATED_SECTIONS: Readonly<Record<string, () => string>> = {
   'alert-columns': alertColumnsTable,
+  'health-columns': healthColumnsTable,
   settings: settingsTable,
   'shape-mapping': shapeMappingTable,
 };

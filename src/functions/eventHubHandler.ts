@@ -22,6 +22,9 @@ import {
   type FailureRecord,
 } from '../pipeline/setAside';
 
+/** The function's name: App Insights writes it as `operation_Name` of its invocations (operator alerts). */
+export const FUNCTION_NAME = 'packetCaptureDetector';
+
 /** The batch trigger's metadata, camel-cased by the worker; validated because it crosses a process edge. */
 const triggerMetadataSchema = z.object({
   partitionContext: z.optional(

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { app, type EventHubFunctionOptions } from '@azure/functions';
 import { EVENTHUB_CONNECTION, loadSettings } from '../config/settings';
-import { createEventHubHandler } from './eventHubHandler';
+import { createEventHubHandler, FUNCTION_NAME } from './eventHubHandler';
 
 // The bundle is dist/function/packetCaptureDetector.js: two folders up is the package root, where the
 // deployment ships the allowlist (a relative ALLOWLIST_PATH is resolved there, not against the worker's cwd).
@@ -30,10 +30,19 @@ export const packetCaptureDetectorOptions = {
     minimumInterval: { seconds: 10 },
     maximumInterval: { minutes: 15 },
   },
-  handler: createEventHubHandler(async (logger) => {
-    const { createDelivery } = await import('../deliver/index.js');
-    return createDelivery(settings, logger);
-  }),
+  handler: createEventHubHandler(
+    async (logger) => {
+      const { createDelivery } = await import('../deliver/index.js');
+      return createDelivery(settings, logger, {
+        health: {
+          source: 'function',
+          eventHubName: settings.eventHubName,
+          consumerGroup: settings.consumerGroup,
+        },
+      });
+    },
+    { context: { protectedResourceIds: settings.protectedResourceIds } },
+  ),
 } satisfies EventHubFunctionOptions & { dataType: string };
 
-app.eventHub('packetCaptureDetector', packetCaptureDetectorOptions);
+app.eventHub(FUNCTION_NAME, packetCaptureDetectorOptions);

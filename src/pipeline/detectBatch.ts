@@ -12,7 +12,7 @@ import { buildAlert } from '../alert/buildAlert';
 import { decodeMessage, MAX_PROBLEMS_KEPT, MAX_REASON_LENGTH } from '../decode/decode';
 import { prefilterFor } from '../detect/prefilter';
 import { RULES } from '../detect/registry';
-import type { DetectionRule } from '../detect/types';
+import type { DetectionRule, RuleContext } from '../detect/types';
 import { describeValue } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { safeStringify } from '../lib/text';
@@ -47,6 +47,8 @@ export interface DetectOptions {
    * false parses and validates everything (every malformed record is then reported).
    */
   readonly prefilter?: boolean;
+  /** The deployment's protected scope, for the integrity rules (default: nothing protected). */
+  readonly context?: RuleContext;
 }
 
 /** The problems of one message: the first ones described, every one counted. */
@@ -117,7 +119,7 @@ export function detectBatch(
 ): BatchResult {
   const rules = options.rules ?? RULES;
   const now = options.now ?? new Date();
-  const prefilter = options.prefilter === false ? undefined : prefilterFor(rules);
+  const prefilter = options.prefilter === false ? undefined : prefilterFor(rules, options.context);
   const operations = new Map<string, BatchOperation>();
   const events: Evaluated[] = [];
   const perMessage: { index: number; message: unknown; problems: MessageProblems }[] = [];
@@ -202,7 +204,7 @@ export function detectBatch(
       if (!rule) continue;
       try {
         const op = ops[r];
-        const finding = rule.evaluate(event, op?.details);
+        const finding = rule.evaluate(event, op?.details, options.context);
         if (!finding) continue;
         const alert = buildAlert(rule, event, finding, now, op ? { records: op.phases } : {});
         if (seen.has(alert.AlertId)) {

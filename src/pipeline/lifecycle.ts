@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { alertIdFor, buildAlert } from '../alert/buildAlert';
 import type { AlertRow } from '../alert/columns';
 import { mergeDetails, sameDetails } from '../detect/details';
-import type { DetectionRule, OperationDetails } from '../detect/types';
+import type { DetectionRule, OperationDetails, RuleContext } from '../detect/types';
 import { errorText } from '../lib/errorText';
 import type { ActivityEvent, Phase } from '../normalize/activityEvent';
 import type { Logger, OperationState, OperationStateStore } from './ports';
@@ -118,12 +118,13 @@ function rowFor(
   state: OperationState,
   previous: OperationDetails | undefined,
   now: Date,
+  context: RuleContext | undefined,
 ): AlertRow | undefined {
-  const finding = rule.evaluate(event, state.details);
+  const finding = rule.evaluate(event, state.details, context);
   if (finding) return buildAlert(rule, event, finding, now, { records: state.phases });
   if (previous === undefined) return undefined;
   const why = rule.whyNot?.(event, state.details);
-  const before = rule.evaluate(event, previous);
+  const before = rule.evaluate(event, previous, context);
   if (!before || why === undefined) return undefined;
   return buildAlert(rule, event, before, now, {
     records: state.phases,
@@ -156,6 +157,7 @@ export async function joinOperations(
   now: Date,
   windowMs: number,
   logger: Logger,
+  context?: RuleContext,
 ): Promise<JoinResult> {
   const rebuilt = new Map<string, AlertRow | undefined>();
   const completing: AlertRow[] = [];
@@ -178,14 +180,14 @@ export async function joinOperations(
     const live = before !== undefined && before.expiresAt > now.getTime() ? before : undefined;
     for (const event of op.successes) {
       // Undefined: the stored details rule the finding out (a firewall Status poll seen in another batch).
-      rebuilt.set(alertIdFor(op.rule, event), rowFor(op.rule, event, after, undefined, now));
+      rebuilt.set(alertIdFor(op.rule, event), rowFor(op.rule, event, after, undefined, now, context));
     }
     const pending = live?.pending;
     // A later record of an operation whose alert was written earlier: a completing row when it told more.
     const learned =
       !sameDetails(live?.details ?? {}, after.details) || after.phases.length > (live?.phases.length ?? 0);
     if (pending !== undefined && op.successes.length === 0 && learned) {
-      const row = rowFor(op.rule, pending, after, live?.details ?? {}, now);
+      const row = rowFor(op.rule, pending, after, live?.details ?? {}, now, context);
       if (row) completing.push(row);
     }
   });

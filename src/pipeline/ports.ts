@@ -10,6 +10,7 @@ import type { ErrorCode } from '../lib/errors';
 import type { ActivityEvent, Phase } from '../normalize/activityEvent';
 import type { Allowlist } from '../triage/allowlist';
 import type { CaptureHistoryStore } from '../triage/history';
+import type { HealthMonitor } from './health';
 
 /** Where one message came from: trigger metadata for Event Hubs, a file path for the CLI. */
 export interface MessageMeta {
@@ -131,6 +132,8 @@ export interface Delivery {
   readonly allowlist?: Allowlist;
   /** Each caller's captures of the last 90 days (runbook step 3). Absent: rows say -1 (unknown). */
   readonly captureHistory?: CaptureHistoryStore;
+  /** Absent: no health rows (scan, the bench's plain path). The Function and consume write them. */
+  readonly health?: HealthMonitor;
 }
 
 export interface BatchCounts {

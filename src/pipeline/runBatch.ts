@@ -4,7 +4,7 @@
  * to deliver or keep (after the sink's own retries and dead-lettering) does, so the host does not
  * checkpoint past the batch.
  */
-import type { DetectionRule } from '../detect/types';
+import type { DetectionRule, RuleContext } from '../detect/types';
 import { errorFields } from '../lib/errorText';
 import type { AlertRow } from '../alert/columns';
 import { redactText } from '../lib/redact';
@@ -30,6 +30,8 @@ export interface RunOptions {
   /** False parses and validates every body (scan --validate); default true (see src/detect/prefilter.ts). */
   readonly prefilter?: boolean;
   readonly now?: () => Date;
+  /** The deployment's protected scope (PROTECTED_RESOURCE_IDS), for the integrity rules. */
+  readonly context?: RuleContext;
 }
 
 /** Log messages operators query on (App Insights `traces`); kept constant, alerts and KQL match on them. */
@@ -73,6 +75,7 @@ async function joinAcrossBatches(
   delivery: Delivery,
   now: Date,
   logger: Logger,
+  context: RuleContext | undefined,
 ): Promise<BatchResult> {
   const store = delivery.operationState;
   if (!store || detected.operations.size === 0) return detected;
@@ -82,6 +85,7 @@ async function joinAcrossBatches(
     now,
     delivery.operationWindowMs ?? DEFAULT_OPERATION_WINDOW_MS,
     logger,
+    context,
   );
   const alerts: AlertRow[] = [];
   for (const alert of detected.alerts) {
@@ -114,12 +118,15 @@ export async function runBatch(
 ): Promise<BatchOutcome> {
   const started = Date.now();
   const now = options.now?.() ?? new Date();
+  // Counted from the bytes before detection; recorded only once the batch is delivered (health.ts).
+  const observed = delivery.health?.observe(messages, metas, now);
   const detected = detectBatch(messages, (i) => metas[i] ?? {}, {
     rules: options.rules,
     now,
     prefilter: options.prefilter,
+    context: options.context,
   });
-  const joined = await joinAcrossBatches(detected, delivery, now, logger);
+  const joined = await joinAcrossBatches(detected, delivery, now, logger, options.context);
   // Every row the batch emits, completing rows included, goes through triage last.
   const triaged = await triage(joined.alerts, {
     now,
@@ -181,6 +188,7 @@ export async function runBatch(
     logger.error(LOG_BATCH_FAILED, { ...fields, errors: failures.map(errorFields) });
     throw failures.length === 1 ? failures[0] : new AggregateError(failures, 'batch delivery failed');
   }
+  if (observed) await delivery.health?.record(observed, now, logger);
   logger.info(LOG_BATCH_PROCESSED, fields);
   return outcome;
 }

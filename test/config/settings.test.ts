@@ -36,6 +36,7 @@ describe('loadSettings', () => {
         endpoint: valid.LOGS_INGESTION_ENDPOINT,
         ruleId: valid.LOGS_INGESTION_RULE_ID,
         streamName: 'Custom-PacketCaptureAlerts_CL',
+        healthStreamName: 'Custom-PacketCaptureDetectorHealth_CL',
       },
       managedIdentityClientId: undefined,
       eventHubName: 'insights-activity-logs',
@@ -49,7 +50,25 @@ describe('loadSettings', () => {
       operationWindowMs: 360 * 60_000,
       captureHistoryTable: 'packetcapturehistory',
       allowlist: undefined,
+      protectedResourceIds: [],
+      healthWindowMs: 5 * 60_000,
     });
+  });
+
+  it('reads PROTECTED_RESOURCE_IDS as a list of resource ids and refuses anything else', () => {
+    const rg = '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-pcd-prod';
+    const ws =
+      '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-soc/providers/Microsoft.OperationalInsights/workspaces/log-soc';
+    expect(loadSettings({ PROTECTED_RESOURCE_IDS: ` ${rg}, ,${ws} ,` }, 'cli').protectedResourceIds).toEqual([
+      rg,
+      ws,
+    ]);
+    expect(problemsOf({ PROTECTED_RESOURCE_IDS: `${rg},rg-pcd-prod` }, 'cli')).toMatch(
+      /PROTECTED_RESOURCE_IDS must be comma-separated Azure resource ids/,
+    );
+    expect(problemsOf({ PROTECTED_RESOURCE_IDS: '/subscriptions/' }, 'cli')).toMatch(
+      /PROTECTED_RESOURCE_IDS/,
+    );
   });
 
   it('lets the CLI run with nothing configured (alerts to stdout)', () => {
@@ -129,6 +148,8 @@ describe('the settings table', () => {
       OPERATION_STATE_TABLE: loaded.operationStateTable,
       OPERATION_STATE_WINDOW_MINUTES: String(loaded.operationWindowMs / 60_000),
       CAPTURE_HISTORY_TABLE: loaded.captureHistoryTable,
+      HEALTH_STREAM_NAME: 'Custom-PacketCaptureDetectorHealth_CL',
+      HEALTH_WINDOW_MINUTES: String(loaded.healthWindowMs / 60_000),
     });
   });
 });

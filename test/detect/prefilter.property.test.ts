@@ -4,28 +4,32 @@ import { prefilterFor } from '../../src/detect/prefilter';
 import { RULES } from '../../src/detect/registry';
 import type { ActivityEvent } from '../../src/normalize/activityEvent';
 import { detectBatch, type BatchResult } from '../../src/pipeline/detectBatch';
-import { FIXTURES_BY_RULE } from '../detect/fixtureIndex';
+import { FIXTURE_CONTEXT, FIXTURES_BY_RULE } from '../detect/fixtureIndex';
 import { prng } from '../../bench/prng';
 
 /**
  * The prefilter must never skip what the full path would alert on, however the JSON is written: any
  * casing, `\/` and `\uXXXX` escapes anywhere, characters that upper-case to ASCII (`ſ` → `S`), records
  * anywhere in the body, needle fragments split across fields, and noise around them. The reference is the
- * same pipeline with the prefilter off.
+ * same pipeline with the prefilter off. Every rule's fixtures take part, evaluated with the fixtures'
+ * protected scope: the integrity rules' records are found by their resource ids (the scope's needles, the
+ * subscription-level check), and their resource ids are respelled as operation names are.
  */
 
 const NOW = new Date('2026-01-01T00:00:00Z');
-const prefilter = prefilterFor(RULES);
+const prefilter = prefilterFor(RULES, FIXTURE_CONTEXT);
 const RUNS = Number(process.env.PREFILTER_PROPERTY_RUNS ?? 300);
 
-const POSITIVE_LOGS = Object.values(FIXTURES_BY_RULE)
-  .flat()
-  .filter((f) => f.kind === 'positive')
-  .map((f) => f.log);
-const OTHER_LOGS = Object.values(FIXTURES_BY_RULE)
-  .flat()
-  .filter((f) => f.kind !== 'positive')
-  .map((f) => f.log);
+/** Whose findings depend on the resource id: those logs keep theirs (respelled) rather than move it. */
+const SCOPED_RULES = new Set(RULES.filter((r) => r.resourceScope).map((r) => r.id));
+const fixtureLogs = (positive: boolean) =>
+  Object.entries(FIXTURES_BY_RULE).flatMap(([id, fixtures]) =>
+    fixtures
+      .filter((f) => (f.kind === 'positive') === positive)
+      .map((f) => ({ log: f.log, scoped: SCOPED_RULES.has(id) })),
+  );
+const POSITIVE_LOGS = fixtureLogs(true);
+const OTHER_LOGS = fixtureLogs(false);
 const PATTERNS = RULES.flatMap((r) => r.operationPatterns.map((p) => p.pattern));
 
 interface Encoding {
@@ -102,7 +106,7 @@ function reshape(
   if (shape === 0) return { ...log, operationName: operation };
   if (shape === 1) return { ...log, operationName: { value: operation, localizedValue: 'Op' } };
   return {
-    TimeGenerated: log.time,
+    TimeGenerated: log.time ?? log.eventTimestamp,
     OperationNameValue: operation,
     OperationName: 'Display name',
     ActivityStatusValue: log.resultType,
@@ -133,7 +137,7 @@ const noiseText = fc.oneof(
 );
 
 interface RecordPlan {
-  readonly base: Readonly<Record<string, unknown>>;
+  readonly base: { readonly log: Readonly<Record<string, unknown>>; readonly scoped: boolean };
   readonly operation: string;
   readonly shape: number;
   readonly noise: readonly string[];
@@ -227,14 +231,31 @@ const hardBodyPlan: fc.Arbitrary<BodyPlan> = fc.record({
   bom: fc.boolean(),
 });
 
+/** The operation of a fixture log, in whichever shape it is written. */
+function readOperation(log: Readonly<Record<string, unknown>>): string {
+  const op = log.operationName;
+  if (typeof op === 'string') return op;
+  if (typeof op === 'object' && op !== null && typeof (op as { value?: unknown }).value === 'string')
+    return (op as { value: string }).value;
+  return '';
+}
+
 function buildRecord(plan: RecordPlan, rand: () => number, foldRate: number): Record<string, unknown> {
-  const operation = respell(plan.operation || String(plan.base.operationName), rand, foldRate);
-  const base = plan.benignResource
-    ? {
-        ...plan.base,
-        resourceId: '/SUBSCRIPTIONS/0000/RESOURCEGROUPS/RG-WEB/PROVIDERS/MICROSOFT.WEB/SITES/APP1',
-      }
-    : plan.base;
+  const log = plan.base.log;
+  const operation = respell(plan.operation || readOperation(log), rand, foldRate);
+  // A scoped rule's record keeps its resource, spelled another way (its needles are there).
+  const base =
+    plan.base.scoped && !plan.operation
+      ? {
+          ...log,
+          resourceId: respell(typeof log.resourceId === 'string' ? log.resourceId : '', rand, foldRate),
+        }
+      : plan.benignResource
+        ? {
+            ...log,
+            resourceId: '/SUBSCRIPTIONS/0000/RESOURCEGROUPS/RG-WEB/PROVIDERS/MICROSOFT.WEB/SITES/APP1',
+          }
+        : log;
   const rec = reshape(base, operation, plan.shape);
   plan.noise.forEach((n, i) => {
     rec[`noise${i}`] = n;
@@ -287,7 +308,11 @@ function buildBody(plan: BodyPlan): Buffer | string | Uint8Array {
 }
 
 const run = (messages: unknown[], prefilterOn: boolean): BatchResult =>
-  detectBatch(messages, (i) => ({ sequenceNumber: i }), { now: NOW, prefilter: prefilterOn });
+  detectBatch(messages, (i) => ({ sequenceNumber: i }), {
+    now: NOW,
+    prefilter: prefilterOn,
+    context: FIXTURE_CONTEXT,
+  });
 
 type Problem = BatchResult['malformed'][number]['problems'][number];
 
@@ -371,14 +396,42 @@ describe('prefilter soundness (property-based)', () => {
               : `${needle.slice(0, i)}Q${needle.slice(i + 1)}`;
         return mixCase(edited, prng(seed));
       });
+    // Sometimes the string starts like a subscription-level id, where a confirmed needle counts.
+    const subscriptionLevel = fc
+      .tuple(
+        fc.constantFrom('', ' '),
+        fc.constantFrom('s1', '0000-aa', 'x/y'),
+        fc.constantFrom('microsoft.insights', 'Microsoft.Web'),
+        fc.integer(),
+      )
+      .map(([ws, sub, provider, seed]) =>
+        mixCase(`${ws}/subscriptions/${sub}/providers/${provider}/`, prng(seed)),
+      );
+    const confirmedRef = /^\s*\/subscriptions\/[^/]+\/providers\/microsoft\.insights\/$/i;
+    const plain = prefilter.needles.filter((n) => !prefilter.confirmedNeedles.includes(n));
     fc.assert(
-      fc.property(letters, fc.option(planted), letters, fc.boolean(), (before, needle, after, asBytes) => {
-        const body = `{"operationName":"${before}${needle ?? ''}${after}"}`;
-        const expected = prefilter.needles.some((n) => body.toUpperCase().includes(n));
-        const verdict = prefilter.classify(asBytes ? Buffer.from(body) : body);
-        expect(verdict === 'needle').toBe(expected);
-        expect(verdict === 'needle' || verdict === 'skip').toBe(true);
-      }),
+      fc.property(
+        fc.option(subscriptionLevel),
+        letters,
+        fc.option(planted),
+        letters,
+        fc.boolean(),
+        (lead, before, needle, after, asBytes) => {
+          const body = `{"operationName":"${lead ?? ''}${before}${needle ?? ''}${after}"}`;
+          const upper = body.toUpperCase();
+          const confirmedAt = (n: string) => {
+            for (let i = upper.indexOf(n); i !== -1; i = upper.indexOf(n, i + 1)) {
+              if (confirmedRef.test(body.slice(body.lastIndexOf('"', i - 1) + 1, i))) return true;
+            }
+            return false;
+          };
+          const expected =
+            plain.some((n) => upper.includes(n)) || prefilter.confirmedNeedles.some((n) => confirmedAt(n));
+          const verdict = prefilter.classify(asBytes ? Buffer.from(body) : body);
+          expect(verdict === 'needle').toBe(expected);
+          expect(verdict === 'needle' || verdict === 'skip').toBe(true);
+        },
+      ),
       { numRuns: RUNS * 3 },
     );
   });
@@ -400,7 +453,8 @@ describe('prefilter soundness (property-based)', () => {
             operationName: op,
             resultType,
             phase: 'success',
-            resourceId: '/subscriptions/x',
+            // Inside the protected scope, so only the operation decides.
+            resourceId: `${FIXTURE_CONTEXT.protectedResourceIds[0] ?? ''}/providers/Microsoft.Web/sites/x`,
             category: 'Administrative',
             callerIpAddress: '',
             correlationId: '',
@@ -417,10 +471,78 @@ describe('prefilter soundness (property-based)', () => {
             properties: undefined,
             droppedFields: [],
           };
-          expect(rule.evaluate(event)).toBeUndefined();
+          expect(rule.evaluate(event, undefined, FIXTURE_CONTEXT)).toBeUndefined();
         }),
         { numRuns: RUNS },
       );
     }
+  });
+
+  it("finds a scoped rule's resource id however its string is written, among look-alikes", () => {
+    // Every scoped rule's positives (the subscription-level export setting, the protected resources).
+    const exportLogs = RULES.filter((r) => r.resourceScope)
+      .flatMap((r) => FIXTURES_BY_RULE[r.id] ?? [])
+      .filter((f) => f.kind === 'positive' && typeof f.log.resourceId === 'string')
+      .map((f) => f.log);
+    // The same operation on resources: the needle is there, but not after a subscription-level prefix.
+    const resourceLevel = (i: number) => ({
+      ...exportLogs[0],
+      resourceId: `/SUBSCRIPTIONS/S${i}/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV/PROVIDERS/MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/D${i}`,
+    });
+    /** The id as JSON text: escapes (`\/`, `\u002f`, letters) and case chosen per character. */
+    const writeId = (
+      id: string,
+      rand: () => number,
+      rate: number,
+      slashRate: number,
+      upperHex: boolean,
+    ): string => {
+      let out = '"';
+      for (const ch of id) {
+        const r = rand();
+        const hex = ch.charCodeAt(0).toString(16).padStart(4, '0');
+        if (r < rate) out += `\\u${upperHex ? hex.toUpperCase() : hex}`;
+        else if (ch === '/' && rand() < slashRate) out += '\\/';
+        else out += rand() < 0.5 ? ch.toLowerCase() : ch.toUpperCase();
+      }
+      return `${out}"`;
+    };
+    let alerting = 0;
+    let skipped = 0;
+    fc.assert(
+      fc.property(
+        fc.integer(),
+        fc.constantFrom(0, 0, 0.01, 0.05, 0.3),
+        fc.constantFrom(0, 0.5, 1),
+        fc.boolean(),
+        fc.nat({ max: 3 }),
+        fc.boolean(),
+        (seed, rate, slashRate, upperHex, decoys, withPositive) => {
+          const rand = prng(seed);
+          const records: string[] = [];
+          for (let i = 0; i < decoys; i++) records.push(JSON.stringify(resourceLevel(i)));
+          if (withPositive) {
+            const log = exportLogs[Math.floor(rand() * exportLogs.length)]!;
+            const { resourceId, ...rest } = log;
+            const text = JSON.stringify(rest);
+            records.splice(
+              Math.floor(rand() * (records.length + 1)),
+              0,
+              `{"resourceId":${writeId(String(resourceId), rand, rate, slashRate, upperHex)},${text.slice(1)}`,
+            );
+          }
+          const body = Buffer.from(`{"records":[${records.join(',')}]}`);
+          const reference = run([body], false);
+          if (reference.alerts.length > 0) {
+            alerting++;
+            expect(prefilter.mayContainMatch(body)).toBe(true);
+          } else if (!prefilter.mayContainMatch(body)) skipped++;
+          expect(run([body], true).alerts).toEqual(reference.alerts);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    expect(alerting).toBeGreaterThan(RUNS / 4);
+    expect(skipped).toBeGreaterThan(RUNS / 10);
   });
 });

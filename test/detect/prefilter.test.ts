@@ -5,11 +5,13 @@ import {
   buildPrefilter,
   deriveNeedles,
   prefilterFor,
+  protectedIdNeedle,
 } from '../../src/detect/prefilter';
 import { OPERATION_FIELDS } from '../../src/normalize/shapes';
 import { RULES } from '../../src/detect/registry';
 import type { DetectionRule } from '../../src/detect/types';
 import { detectBatch } from '../../src/pipeline/detectBatch';
+import { FIXTURE_CONTEXT } from './fixtureIndex';
 
 const samples = join(__dirname, '../../samples');
 const prefilter = prefilterFor(RULES);
@@ -38,22 +40,91 @@ const benign = JSON.stringify({
 const captureBody = (spelled: string) =>
   `{"records":[${JSON.stringify(record('X'))},${JSON.stringify(record('X')).replace('"X"', `"${spelled}"`)}]}`;
 
+/** The rules whose needles come from their operation patterns (no resource scope). */
+const UNSCOPED = RULES.filter((r) => r.resourceScope === undefined);
+
 describe('deriveNeedles', () => {
   it('takes the specific segment of each pattern and keeps the shortest of nested ones', () => {
-    expect(deriveNeedles(RULES.flatMap((r) => r.operationPatterns.map((p) => p.pattern)))).toEqual([
+    expect(deriveNeedles(UNSCOPED.flatMap((r) => r.operationPatterns.map((p) => p.pattern)))).toEqual([
       'PACKETCAPTURE',
       'TAPCONFIGURATIONS',
       'VIRTUALNETWORKTAPS',
     ]);
   });
 
-  it('yields needles that every pattern contains, made of letters and digits only', () => {
-    for (const rule of RULES) {
+  it("would be unselective for the integrity rules' operations: why their needles come from their scope", () => {
+    const scoped = RULES.filter((r) => r.resourceScope !== undefined);
+    const needles = deriveNeedles(scoped.flatMap((r) => r.operationPatterns.map((p) => p.pattern))) ?? [];
+    // Words in almost every Activity Log body (web apps, storage keys, diagnostic settings everywhere).
+    expect(needles).toEqual(expect.arrayContaining(['SITES', 'LISTKEYS', 'STOP', 'DIAGNOSTICSETTINGS']));
+  });
+
+  it('yields needles that every unscoped pattern contains, made of letters and digits only', () => {
+    for (const rule of UNSCOPED) {
       for (const { pattern } of rule.operationPatterns) {
         expect(prefilter.needles.some((n) => pattern.includes(n))).toBe(true);
       }
     }
     for (const n of prefilter.needles) expect(n).toMatch(/^[A-Z0-9]+$/);
+  });
+
+  it("takes the scoped rules' needles from the protected ids and the subscription-level type", () => {
+    expect(prefilter.needles).toEqual([
+      'PACKETCAPTURE',
+      'TAPCONFIGURATIONS',
+      'VIRTUALNETWORKTAPS',
+      'DIAGNOSTICSETTINGS',
+    ]);
+    expect(prefilter.confirmedNeedles).toEqual(['DIAGNOSTICSETTINGS']);
+    const scoped = prefilterFor(RULES, FIXTURE_CONTEXT);
+    // Lengthened to 13 characters with what precedes them, so that the scan keeps its stride.
+    expect(scoped.needles).toEqual([
+      'PACES/LOG-SOC',
+      'PACKETCAPTURE',
+      'S/RG-PCD-PROD',
+      'TAPCONFIGURATIONS',
+      'VIRTUALNETWORKTAPS',
+      'DIAGNOSTICSETTINGS',
+    ]);
+    // Built once per rule set and protected scope, however the ids are spelled.
+    expect(
+      prefilterFor(RULES, {
+        protectedResourceIds: FIXTURE_CONTEXT.protectedResourceIds.map((id) => id.toLowerCase()),
+      }),
+    ).toBe(scoped);
+    expect(protectedIdNeedle('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG_(X).1')).toBe('OUPS/RG_(X).1');
+    expect(protectedIdNeedle('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-CAFÉ')).toBe('GROUPS/RG-CAF');
+    expect(protectedIdNeedle('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-PACKET-CAPTURE-PROD')).toBe(
+      'RG-PACKET-CAPTURE-PROD',
+    );
+    expect(protectedIdNeedle('/SUBSCRIPTIONS/S')).toBe('BSCRIPTIONS/S');
+    // An id inside another protected id adds no needle.
+    expect(
+      prefilterFor(RULES, {
+        protectedResourceIds: [
+          '/subscriptions/s/resourceGroups/rg-a',
+          '/subscriptions/s/resourceGroups/rg-a/providers/x/y/ws-b',
+        ],
+      }).needles.filter((n) => n.includes('/')),
+    ).toEqual(['RESOURCEGROUPS/RG-A'.slice(-13)]);
+  });
+
+  it('tells a subscription-level diagnostic setting from a resource one by the text before the needle', () => {
+    const body = (id: string) => `{"records":[{"operationName":"x","resourceId":"${id}"}]}`;
+    const at = (p: string) => prefilter.classify(Buffer.from(body(p)));
+    expect(at('/SUBSCRIPTIONS/S/PROVIDERS/MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/D')).toBe('needle');
+    expect(at(' /subscriptions/s/providers/Microsoft.Insights/diagnosticSettings/d')).toBe('needle');
+    expect(at('/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/D')).toBe(
+      'skip',
+    );
+    expect(at('/SUBSCRIPTIONS/S/PROVIDERS/MICROSOFT.WEB/DIAGNOSTICSETTINGS/D')).toBe('skip');
+    // A slash written as \\/ could hide a scope needle: such a body is parsed.
+    expect(prefilterFor(RULES, FIXTURE_CONTEXT).classify(Buffer.from(body('\\/X')))).toBe('escape');
+    expect(at('\\/X')).toBe('skip');
+    // Escapes are not decoded: an escaped string before the needle counts as a match.
+    expect(
+      at('\\/SUBSCRIPTIONS\\/S\\/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/D'),
+    ).toBe('needle');
   });
 
   it('falls back to the longest run when the segment has none, and gives up when no pattern has one', () => {

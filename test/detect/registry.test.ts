@@ -1,7 +1,11 @@
+import fc from 'fast-check';
 import { RULE_ATTRIBUTE_COLUMNS } from '../../src/alert/columns';
 import { RULES } from '../../src/detect/registry';
+import { inResourceScope } from '../../src/detect/scope';
+import type { ActivityEvent } from '../../src/normalize/activityEvent';
 import { normalizeRecord } from '../../src/normalize/normalize';
-import { FIXTURES_BY_RULE } from './fixtureIndex';
+import { detectBatch } from '../../src/pipeline/detectBatch';
+import { FIXTURE_CONTEXT, FIXTURES_BY_RULE } from './fixtureIndex';
 
 const SEVERITIES = ['Informational', 'Low', 'Medium', 'High'];
 const SENTINEL_TACTICS = [
@@ -103,7 +107,7 @@ describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
   it.each(fixtures.map((f) => [f.name, f] as const))('fixture: %s', (_name, fixture) => {
     const normalized = normalizeRecord(fixture.log);
     if (!normalized.ok) throw normalized.error;
-    const finding = rule.evaluate(normalized.event);
+    const finding = rule.evaluate(normalized.event, undefined, FIXTURE_CONTEXT);
     expect(finding !== undefined).toBe(fixture.expected);
     if (fixture.expectedKind) expect(finding?.kind).toBe(fixture.expectedKind);
     if (finding) {
@@ -114,6 +118,117 @@ describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
       expect(rule.severityRationale.map((r) => r.severity)).toContain(level);
       if (finding.severity) expect(finding.severity.reason.length).toBeGreaterThan(20);
       if (fixture.expectedSeverity) expect(level).toBe(fixture.expectedSeverity);
+    }
+  });
+});
+
+/** An event of a successful operation on a resource; everything else empty. */
+function successEvent(operationName: string, resourceId: string): ActivityEvent {
+  return {
+    sourceFormat: 'DiagnosticExport',
+    time: '2026-01-12T09:41:07Z',
+    operationName,
+    resultType: 'Success',
+    phase: 'success',
+    resourceId,
+    category: 'Administrative',
+    callerIpAddress: '',
+    correlationId: 'c',
+    location: '',
+    tenantId: '',
+    level: '',
+    caller: '',
+    callerKind: 'Unknown',
+    callerObjectId: '',
+    callerAppId: '',
+    callerResourceId: '',
+    subscriptionId: '',
+    resourceGroup: '',
+    properties: undefined,
+    droppedFields: [],
+  };
+}
+
+describe('every rule', () => {
+  const positives = Object.entries(FIXTURES_BY_RULE).flatMap(([id, fixtures]) =>
+    fixtures.filter((f) => f.kind === 'positive').map((f) => [`${id}: ${f.name}`, id, f] as const),
+  );
+
+  it.each(positives)('alerts once, under its own rule id, through the pipeline: %s', (_name, id, f) => {
+    const body = Buffer.from(JSON.stringify({ records: [f.log] }));
+    const result = detectBatch([body], () => ({}), { context: FIXTURE_CONTEXT });
+    expect(result.alerts.map((a) => a.RuleId)).toEqual([id]);
+    expect(result.malformed).toEqual([]);
+  });
+
+  it('never fires on a read of what it watches, in scope or not', () => {
+    for (const rule of RULES) {
+      for (const p of rule.operationPatterns) {
+        const read = p.pattern.replace(/\/(WRITE|DELETE|[A-Z]+\/ACTION)$/, '/READ');
+        const inside = `${FIXTURE_CONTEXT.protectedResourceIds[0] ?? ''}/providers/x/y/z`;
+        for (const resourceId of [
+          inside,
+          '/subscriptions/s/providers/Microsoft.Insights/diagnosticSettings/d',
+        ]) {
+          for (const r of RULES) {
+            expect([
+              r.id,
+              read,
+              r.evaluate(successEvent(read, resourceId), undefined, FIXTURE_CONTEXT),
+            ]).toEqual([r.id, read, undefined]);
+          }
+        }
+      }
+    }
+  });
+
+  const scoped = RULES.filter((r) => r.resourceScope !== undefined);
+  it.each(scoped.map((r) => [r.id, r] as const))(
+    '%s never fires on a resource outside its scope (property-based)',
+    (_id, rule) => {
+      const scope = rule.resourceScope!;
+      const inside = FIXTURE_CONTEXT.protectedResourceIds.map((id) => id.trim());
+      const resourceId = fc.oneof(
+        fc.string({ maxLength: 60 }),
+        fc
+          .constantFrom(...inside)
+          .chain((id) =>
+            fc
+              .tuple(fc.constantFrom('', '2', '-x', 'X', ' x'), fc.string({ maxLength: 20 }))
+              .map(([tail, rest]) => `${id}${tail}${rest}`),
+          ),
+        fc.constantFrom(...inside).map((id) => id.replace(/\/[^/]+$/, '/other')),
+        fc
+          .tuple(fc.constantFrom('s1', '00000000-0000-0000-0000-0000000000aa'), fc.string({ maxLength: 20 }))
+          .map(
+            ([sub, name]) =>
+              `/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.Insights/diagnosticSettings/${name}`,
+          ),
+        fc
+          .string({ maxLength: 20 })
+          .map((n) => `/subscriptions/s/providers/Microsoft.Insights/diagnosticSettings/${n}/x`),
+      );
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...rule.operationPatterns.map((p) => p.pattern)),
+          resourceId,
+          (op, rid) => {
+            const event = successEvent(op, rid);
+            fc.pre(!inResourceScope(scope, event, FIXTURE_CONTEXT));
+            expect(rule.evaluate(event, undefined, FIXTURE_CONTEXT)).toBeUndefined();
+          },
+        ),
+        { numRuns: 500 },
+      );
+    },
+  );
+
+  it('rules with a protected scope fire on nothing when nothing is protected', () => {
+    for (const rule of scoped.filter((r) => r.resourceScope?.kind === 'protected')) {
+      for (const f of FIXTURES_BY_RULE[rule.id] ?? []) {
+        const normalized = normalizeRecord(f.log);
+        if (normalized.ok) expect(rule.evaluate(normalized.event)).toBeUndefined();
+      }
     }
   });
 });

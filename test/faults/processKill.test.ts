@@ -5,7 +5,7 @@ import path from 'node:path';
 import { FUNCTION_BUNDLE } from '../../scripts/bundle-function';
 import { buildProblems, bundleProblems } from '../support/build';
 import { AZURITE_ACCOUNT_KEY, startAzurite, type AzuriteInstance } from '../support/azurite';
-import { TEST_RULE_ID, TEST_STREAM } from '../support/deliveryHarness';
+import { TEST_HEALTH_STREAM, TEST_RULE_ID, TEST_STREAM } from '../support/deliveryHarness';
 import {
   generateLoopbackCertificate,
   startLogsIngestionFake,
@@ -139,7 +139,7 @@ describe('process killed mid-batch, batch redelivered', () => {
     mi = await startManagedIdentityFake();
     li = await startLogsIngestionFake({
       ruleId: TEST_RULE_ID,
-      streamName: TEST_STREAM,
+      streamName: [TEST_STREAM, TEST_HEALTH_STREAM],
       slowMs: 20_000,
       retryAfterSeconds: 0,
     });

@@ -12,8 +12,17 @@ import {
   renderColumnSchema,
   validateColumns,
 } from '../../scripts/generate-schema';
-import { loadCompiled, onlyResourceOfType, resolved, ROOT, text, type Json } from './helpers/arm';
+import {
+  loadCompiled,
+  onlyResourceOfType,
+  onlyResourceOfTypeIn,
+  resolved,
+  ROOT,
+  text,
+  type Json,
+} from './helpers/arm';
 import { columnDrift } from './helpers/columns';
+import { HEALTH_STREAM_NAME } from '../../src/health/columns';
 
 // What the Azure APIs call each code type. Written out here (not imported from the generator) so that a
 // wrong mapping in the generator fails this test.
@@ -59,7 +68,11 @@ describe('alert column schema', () => {
   });
 
   test('the compiled table has exactly the code columns, with table API types', () => {
-    const table = onlyResourceOfType(main, 'Microsoft.OperationalInsights/workspaces/tables');
+    const table = onlyResourceOfTypeIn(
+      main,
+      'Microsoft.OperationalInsights/workspaces/tables',
+      'alert-table',
+    );
     const columns = columnsOf(resolved(table, ['properties', 'schema', 'columns']));
     expect(columnDrift(expectedTable, columns)).toEqual([]);
     for (const c of columns) expect(TABLE_API_TYPES).toContain(c.type);
@@ -69,7 +82,8 @@ describe('alert column schema', () => {
   test('the compiled DCR stream declares exactly the code columns, with Logs Ingestion types', () => {
     const dcr = onlyResourceOfType(main, 'Microsoft.Insights/dataCollectionRules');
     const streams = resolved(dcr, ['properties', 'streamDeclarations']) as Record<string, { columns: Json }>;
-    expect(Object.keys(streams)).toEqual([ALERT_STREAM_NAME]);
+    // The alert stream and the health stream (test/infra/health-columns.test.ts).
+    expect(Object.keys(streams)).toEqual([ALERT_STREAM_NAME, HEALTH_STREAM_NAME]);
     const columns = columnsOf(streams[ALERT_STREAM_NAME]!.columns);
     expect(columnDrift(expectedStream, columns)).toEqual([]);
     for (const c of columns) expect(STREAM_API_TYPES).toContain(c.type);
@@ -79,7 +93,7 @@ describe('alert column schema', () => {
     const dcr = onlyResourceOfType(main, 'Microsoft.Insights/dataCollectionRules');
     expect(resolved(dcr, ['kind'])).toBe('Direct');
     const flows = resolved(dcr, ['properties', 'dataFlows'], true) as Record<string, Json>[];
-    expect(flows).toHaveLength(1);
+    expect(flows).toHaveLength(2);
     expect(flows[0]!.streams).toEqual([ALERT_STREAM_NAME]);
     const destinations = resolved(dcr, ['properties', 'destinations', 'logAnalytics'], true) as Record<
       string,
@@ -92,12 +106,19 @@ describe('alert column schema', () => {
       'Microsoft.Insights/dataCollectionRules',
     );
     expect(dcrModule.resource.properties).toMatchObject({
-      dataFlows: [{ outputStream: "[format('Custom-{0}', parameters('tableName'))]" }],
+      dataFlows: [
+        { outputStream: "[format('Custom-{0}', parameters('tableName'))]" },
+        { outputStream: "[format('Custom-{0}', parameters('healthTableName'))]" },
+      ],
     });
   });
 
   test('a column drift is caught: a changed, an added and a removed column each show up', () => {
-    const table = onlyResourceOfType(main, 'Microsoft.OperationalInsights/workspaces/tables');
+    const table = onlyResourceOfTypeIn(
+      main,
+      'Microsoft.OperationalInsights/workspaces/tables',
+      'alert-table',
+    );
     const deployed = columnsOf(resolved(table, ['properties', 'schema', 'columns']));
     const changed: ColumnDefinition[] = ALERT_COLUMNS.map((c) =>
       c.name === 'Severity' ? { ...c, type: 'int' } : c,

@@ -10,6 +10,7 @@ import {
   isExpression,
   loadCompiled,
   onlyResourceOfType,
+  onlyResourceOfTypeIn,
   resolved,
   resourcesOfType,
   ROOT,
@@ -54,6 +55,8 @@ describe('compiled template', () => {
       'Microsoft.SecurityInsights/alertRules',
       'Microsoft.OperationalInsights/workspaces/savedSearches',
       'Microsoft.SecurityInsights/watchlists',
+      'Microsoft.Insights/scheduledQueryRules',
+      'Microsoft.Insights/actionGroups',
     ]) {
       expect(types).toContain(type);
     }
@@ -411,6 +414,9 @@ describe('Function App', () => {
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING:
         'ClientId=00000000-0000-4000-8000-000000000000;Authorization=AAD',
       LOGS_INGESTION_STREAM_NAME: ALERT_STREAM_NAME,
+      HEALTH_STREAM_NAME: 'Custom-PacketCaptureDetectorHealth_CL',
+      PROTECTED_RESOURCE_IDS:
+        '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-pcd-test,/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-pcd-test/providers/Microsoft.OperationalInsights/workspaces/log-pcd-abc',
       EVENTHUB_NAME: 'insights-activity-logs',
       EVENTHUB_CONSUMER_GROUP: 'packet-capture-detector',
       DEAD_LETTER_CONTAINER: 'packet-capture-dead-letters',
@@ -445,6 +451,8 @@ describe('Function App', () => {
     ]);
     const mainParams = main.parameters as Record<string, { defaultValue?: Json }>;
     expect(mainParams.captureHistoryTableName?.defaultValue).toBe(loaded.captureHistoryTable);
+    expect(loaded.protectedResourceIds).toHaveLength(2);
+    expect(loaded.logsIngestion?.healthStreamName).toBe('Custom-PacketCaptureDetectorHealth_CL');
   });
 
   test('no FTP settings: Flex Consumption has no FTP endpoint; basic-auth publishing to SCM is off', () => {
@@ -485,7 +493,7 @@ describe('Activity Log export', () => {
 });
 
 describe('Sentinel content', () => {
-  const rule = onlyResourceOfType(main, 'Microsoft.SecurityInsights/alertRules');
+  const rule = onlyResourceOfTypeIn(main, 'Microsoft.SecurityInsights/alertRules', 'sentinel');
   const props = resolved(rule, ['properties'], true) as JsonObject;
 
   test('a Scheduled rule: T1040 under CredentialAccess, alert name, description and severity from the query', () => {

@@ -24,6 +24,8 @@ import { startManagedIdentityFake, type ManagedIdentityFake } from './managedIde
  */
 export const TEST_RULE_ID = 'dcr-0123456789abcdef0123456789abcdef';
 export const TEST_STREAM = 'Custom-PacketCaptureAlerts_CL';
+/** The DCR's second stream: health rows (HEALTH_STREAM_NAME's default). */
+export const TEST_HEALTH_STREAM = 'Custom-PacketCaptureDetectorHealth_CL';
 export const TEST_CONTAINER = 'pcd-dead-letters';
 
 /** Short timings so faults play out in milliseconds, with the same logic as production. */
@@ -84,7 +86,11 @@ export async function startHarness(options: { li?: LogsIngestionFakeOptions } = 
     IDENTITY_HEADER: process.env.IDENTITY_HEADER,
   };
   Object.assign(process.env, mi.env());
-  const li = await startLogsIngestionFake({ ruleId: TEST_RULE_ID, streamName: TEST_STREAM, ...options.li });
+  const li = await startLogsIngestionFake({
+    ruleId: TEST_RULE_ID,
+    streamName: [TEST_STREAM, TEST_HEALTH_STREAM],
+    ...options.li,
+  });
   const azurite = await startAzurite();
   const env: NodeJS.ProcessEnv = {
     ...mi.env(),

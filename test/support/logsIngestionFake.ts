@@ -45,7 +45,8 @@ export type FaultPlan =
 export interface LogsIngestionFakeOptions {
   /** Rule ids and streams that exist; others get 404. Default: any `dcr-<32 hex>` and any `Custom-*`. */
   readonly ruleId?: string;
-  readonly streamName?: string;
+  /** The rule's streams (the detector's DCR declares two: alerts and health rows). */
+  readonly streamName?: string | readonly string[];
   readonly maxBodyBytes?: number;
   readonly audience?: string;
   readonly retryAfterSeconds?: number;
@@ -178,7 +179,8 @@ export async function startLogsIngestionFake(
       violation(404, 'InvalidDataCollectionRule', `data collection rule ${ruleId} not found`);
       return;
     }
-    if (options.streamName ? stream !== options.streamName : !/^Custom-[A-Za-z0-9_]+$/.test(stream)) {
+    const streams = options.streamName === undefined ? undefined : [options.streamName].flat();
+    if (streams ? !streams.includes(stream) : !/^Custom-[A-Za-z0-9_]+$/.test(stream)) {
       violation(404, 'InvalidStream', `stream ${stream} not declared in the rule`);
       return;
     }
@@ -342,7 +344,9 @@ export async function startLogsIngestionFake(
     countsByAlertId() {
       const counts = new Map<string, number>();
       for (const row of rows) {
-        const id = String(row.AlertId);
+        // Health rows (the other stream) have no AlertId.
+        const id = row.AlertId;
+        if (typeof id !== 'string') continue;
         counts.set(id, (counts.get(id) ?? 0) + 1);
       }
       return counts;

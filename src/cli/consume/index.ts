@@ -76,6 +76,7 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
       local: config.toStdout,
       localSink: new StdoutSink(io.stdout),
       localMalformedStore: new LogMalformedStore(logger),
+      health: { source: 'consume', eventHubName: target.hub, consumerGroup },
     });
     consumer = await createConsumer(
       target,
@@ -121,6 +122,7 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
     logger,
     retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
     stopping: stop.signal,
+    runOptions: { context: { protectedResourceIds: config.settings.protectedResourceIds } },
     onFatal: (error, code) => {
       if (fatal === undefined && isFatalEventHubsError(error)) {
         fatal = error;
@@ -144,6 +146,8 @@ export async function runConsume(args: string[], io: CliIo, options: ConsumeOpti
     logger.warn('closing the subscription failed', { error: errorText(error) });
   });
   await loop.drain();
+  // The windows still open: written now, since nothing will close them in this process.
+  await delivery.health?.flush(new Date(), logger, true);
   await closing;
   await activeConsumer.close().catch((error: unknown) => {
     logger.warn('closing the consumer failed', { error: errorText(error) });

@@ -10,7 +10,7 @@ import type { PartitionContext, ReceivedEventData, SubscriptionEventHandlers } f
 import { exponentialDelayMs } from '../../lib/backoff';
 import { errorText } from '../../lib/errorText';
 import type { BatchInfo, Delivery, Logger, MessageMeta } from '../../pipeline/ports';
-import { runBatch } from '../../pipeline/runBatch';
+import { runBatch, type RunOptions } from '../../pipeline/runBatch';
 import {
   nextFailure,
   runBatchSettingAside,
@@ -43,6 +43,8 @@ export interface PartitionLoopConfig {
   readonly stopping: AbortSignal;
   /** An Event Hubs error that will not heal by waiting. */
   readonly onFatal: (error: Error, code: string | undefined) => void;
+  /** Passed to every batch (the protected scope of the integrity rules). */
+  readonly runOptions?: RunOptions;
 }
 
 export interface PartitionLoop {
@@ -85,8 +87,16 @@ export function partitionLoop(config: PartitionLoopConfig): PartitionLoop {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const outcome = shouldSetAside(previous)
-          ? await runBatchSettingAside(bodies, metas, batch, config.delivery, logger, previous)
-          : await runBatch(bodies, metas, batch, config.delivery, logger);
+          ? await runBatchSettingAside(
+              bodies,
+              metas,
+              batch,
+              config.delivery,
+              logger,
+              previous,
+              config.runOptions,
+            )
+          : await runBatch(bodies, metas, batch, config.delivery, logger, config.runOptions);
         totals.batches += 1;
         totals.events += events.length;
         addOutcome(totals, outcome);

@@ -13,6 +13,7 @@ import type {
   MalformedStore,
   OperationStateStore,
 } from '../../pipeline/ports';
+import type { RuleContext } from '../../detect/types';
 import type { Allowlist } from '../../triage/allowlist';
 import type { CaptureHistoryStore } from '../../triage/history';
 import { runBatch } from '../../pipeline/runBatch';
@@ -43,6 +44,8 @@ export interface RunShared {
   readonly operationState: OperationStateStore;
   readonly allowlist?: Allowlist;
   readonly captureHistory?: CaptureHistoryStore;
+  /** The deployment's protected scope, for the integrity rules. */
+  readonly context: RuleContext;
 }
 
 /** The batch runner over `messages` with collecting ports and what the run shares. */
@@ -51,6 +54,7 @@ export async function detectMessages(
   prefilter: boolean,
   shared: RunShared,
 ): Promise<DetectResult> {
+  const { context, ...parts } = shared;
   const alerts: AlertRow[] = [];
   const malformed: DetectedProblem[] = [];
   const sink: AlertSink = {
@@ -93,9 +97,9 @@ export async function detectMessages(
     messages.map(() => ({})),
     { source: 'file' },
     // The whole run is one window: a scan reads in minutes what Azure logged over months.
-    { sink, malformedStore: store, ...shared, operationWindowMs: Number.MAX_SAFE_INTEGER / 4 },
+    { sink, malformedStore: store, ...parts, operationWindowMs: Number.MAX_SAFE_INTEGER / 4 },
     silent,
-    { prefilter },
+    { prefilter, context },
   );
   return {
     alerts,

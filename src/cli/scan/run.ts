@@ -12,6 +12,7 @@ import { redactText } from '../../lib/redact';
 import { formatBytes } from '../../lib/text';
 import type { AlertSink, BatchInfo, DeliveryReport, Logger, OperationStateStore } from '../../pipeline/ports';
 import type { RunAlertCollector } from './collector';
+import type { RuleContext } from '../../detect/types';
 import type { Allowlist } from '../../triage/allowlist';
 import type { CaptureHistoryStore } from '../../triage/history';
 import { RunDetector, type DetectResult } from './detect';
@@ -80,6 +81,8 @@ export interface ScanRunConfig {
   /** Triage of every row (src/triage/): the allowlist, and the callers' capture history. */
   readonly allowlist?: Allowlist;
   readonly captureHistory?: CaptureHistoryStore;
+  /** The deployment's protected scope, for the integrity rules. */
+  readonly context: RuleContext;
   readonly prefilter: boolean;
   readonly collector: RunAlertCollector;
   /** Logs Ingestion; undefined: alerts are printed at the end of the run. */
@@ -236,6 +239,7 @@ export async function runScanInputs(run: ScanRunConfig): Promise<void> {
     operationState: run.operationState,
     ...(run.allowlist ? { allowlist: run.allowlist } : {}),
     ...(run.captureHistory ? { captureHistory: run.captureHistory } : {}),
+    context: run.context,
   });
   const worker = async () => {
     for (;;) {

@@ -90,6 +90,16 @@ export function onlyResourceOfType(template: JsonObject, type: string): FoundRes
   return found[0]!;
 }
 
+/**
+ * The one resource of a type declared in the module main.bicep deploys as `<prefix>-<module>` (the nested
+ * deployment's name ends so), for types several modules declare (tables, analytics rules).
+ */
+export function onlyResourceOfTypeIn(template: JsonObject, type: string, module: string): FoundResource {
+  const found = resourcesOfType(template, type).filter((r) => r.path.some((p) => p.includes(`-${module}'`)));
+  if (found.length !== 1) throw new Error(`expected one ${type} in module ${module}, found ${found.length}`);
+  return found[0]!;
+}
+
 // ---- expression evaluation ----------------------------------------------------------------------------------
 
 /** What an expression is evaluated with: parameter values (else defaults), lambda variables, copyIndex(). */

@@ -6,6 +6,7 @@
  * (learn.microsoft.com/azure/sentinel/security-alert-schema).
  */
 import { ALERT_COLUMNS, ALERT_TABLE_NAME, type ColumnType } from '../../../src/alert/columns';
+import { HEALTH_COLUMNS, HEALTH_TABLE_NAME } from '../../../src/health/columns';
 import type { KustoType, TableSchema } from './kusto';
 
 const KUSTO_TYPE: Record<ColumnType, KustoType> = {
@@ -38,6 +39,84 @@ export function alertTable(
     columns: [...columns.map((c) => ({ name: c.name, type: KUSTO_TYPE[c.type] })), ...STANDARD_COLUMNS],
   };
 }
+
+/** The health table, from the code's HEALTH_COLUMNS. */
+export function healthTable(
+  columns: readonly { name: string; type: ColumnType }[] = HEALTH_COLUMNS,
+): TableSchema {
+  return {
+    name: HEALTH_TABLE_NAME,
+    columns: [...columns.map((c) => ({ name: c.name, type: KUSTO_TYPE[c.type] })), ...STANDARD_COLUMNS],
+  };
+}
+
+/**
+ * Application Insights `traces` and `exceptions`, as queried on the component (the classic column names;
+ * the workspace tables AppTraces and AppExceptions hold the same under other names): "Azure Monitor Logs
+ * reference - AppTraces / AppExceptions" (learn.microsoft.com/azure/azure-monitor/reference/tables/apptraces,
+ * .../appexceptions) and the classic-to-workspace column mapping of "Migrate to workspace-based Application
+ * Insights resources" (learn.microsoft.com/azure/azure-monitor/app/convert-classic-resource).
+ */
+const APP_COMMON: TableSchema['columns'] = [
+  { name: 'timestamp', type: 'datetime' },
+  { name: 'severityLevel', type: 'int' },
+  { name: 'itemType', type: 'string' },
+  { name: 'customDimensions', type: 'dynamic' },
+  { name: 'customMeasurements', type: 'dynamic' },
+  { name: 'operation_Name', type: 'string' },
+  { name: 'operation_Id', type: 'string' },
+  { name: 'operation_ParentId', type: 'string' },
+  { name: 'operation_SyntheticSource', type: 'string' },
+  { name: 'session_Id', type: 'string' },
+  { name: 'user_Id', type: 'string' },
+  { name: 'user_AuthenticatedId', type: 'string' },
+  { name: 'user_AccountId', type: 'string' },
+  { name: 'application_Version', type: 'string' },
+  { name: 'client_Type', type: 'string' },
+  { name: 'client_Model', type: 'string' },
+  { name: 'client_OS', type: 'string' },
+  { name: 'client_IP', type: 'string' },
+  { name: 'client_City', type: 'string' },
+  { name: 'client_StateOrProvince', type: 'string' },
+  { name: 'client_CountryOrRegion', type: 'string' },
+  { name: 'client_Browser', type: 'string' },
+  { name: 'cloud_RoleName', type: 'string' },
+  { name: 'cloud_RoleInstance', type: 'string' },
+  { name: 'appId', type: 'string' },
+  { name: 'appName', type: 'string' },
+  { name: 'iKey', type: 'string' },
+  { name: 'sdkVersion', type: 'string' },
+  { name: 'itemId', type: 'string' },
+  { name: 'itemCount', type: 'int' },
+  { name: '_ResourceId', type: 'string' },
+];
+
+export const TRACES: TableSchema = {
+  name: 'traces',
+  columns: [{ name: 'message', type: 'string' }, ...APP_COMMON],
+};
+
+export const EXCEPTIONS: TableSchema = {
+  name: 'exceptions',
+  columns: [
+    { name: 'problemId', type: 'string' },
+    { name: 'handledAt', type: 'string' },
+    { name: 'type', type: 'string' },
+    { name: 'message', type: 'string' },
+    { name: 'assembly', type: 'string' },
+    { name: 'method', type: 'string' },
+    { name: 'outerType', type: 'string' },
+    { name: 'outerMessage', type: 'string' },
+    { name: 'outerAssembly', type: 'string' },
+    { name: 'outerMethod', type: 'string' },
+    { name: 'innermostType', type: 'string' },
+    { name: 'innermostMessage', type: 'string' },
+    { name: 'innermostAssembly', type: 'string' },
+    { name: 'innermostMethod', type: 'string' },
+    { name: 'details', type: 'dynamic' },
+    ...APP_COMMON,
+  ],
+};
 
 /** The DCR transform's input: the stream declaration's columns, as a table named `source`. */
 export function transformSource(columns: readonly { name: string; type: string }[]): TableSchema {
