@@ -375,12 +375,19 @@ function report(results: readonly ScenarioResult[], cold: ColdStart, load: reado
     '≤ ~2×',
     worstHeld <= 2 ? 'met' : 'MISSED',
   ]);
-  const coldRatio = cold.entryMs / cold.bareMs;
+  // The decided target: the detector's own import cost on top of @azure/functions' (outside our control).
+  const ownRatio = (cold.entryMs - cold.functionsMs) / cold.bareMs;
   targets.push([
-    'cold start: node + import of the function entry (package.json main) / bare node',
-    `${fmt(coldRatio, 2)}× (${fmt(cold.entryMs, 1)} vs ${fmt(cold.bareMs, 1)} ms)`,
-    '≤ 1.5×',
-    coldRatio <= 1.5 ? 'met' : 'MISSED',
+    "cold start: the detector's own import (node + entry − node + @azure/functions) / bare node",
+    `${fmt(ownRatio, 2)}× (${fmt(cold.entryMs - cold.functionsMs, 1)} of ${fmt(cold.bareMs, 1)} ms)`,
+    '≤ 0.5×',
+    ownRatio <= 0.5 ? 'met' : 'MISSED',
+  ]);
+  targets.push([
+    '… for reference: node + import of the function entry (package.json main) / bare node',
+    `${fmt(cold.entryMs / cold.bareMs, 2)}× (${fmt(cold.entryMs, 1)} vs ${fmt(cold.bareMs, 1)} ms)`,
+    '',
+    '',
   ]);
   targets.push([
     'Azure SDK clients loaded by importing the entry',
