@@ -15,10 +15,22 @@ export const ENTRY_ENV: Readonly<Record<string, string>> = {
   EventHubConnection__fullyQualifiedNamespace: 'bench.servicebus.windows.net',
   LOGS_INGESTION_ENDPOINT: 'https://bench.westeurope-1.ingest.monitor.azure.com',
   LOGS_INGESTION_RULE_ID: 'dcr-00000000000000000000000000000000',
+  // As main.bicep sets it (the allowlist too: env() below).
+  PROTECTED_RESOURCE_IDS:
+    '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-pcd-prod,/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-pcd-prod/providers/Microsoft.OperationalInsights/workspaces/log-pcd-prod',
 };
 
+/** As deployed, so the shipped allowlist is read and checked at import (absolute: the unbundled entry,
+ * measured for reference, would resolve a relative path against dist/). */
+let allowlistPath: string | undefined;
+
 function env(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...ENTRY_ENV };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...ENTRY_ENV,
+    ...(allowlistPath ? { ALLOWLIST_PATH: allowlistPath } : {}),
+  };
 }
 
 function wallMs(args: string[]): number {
@@ -105,6 +117,7 @@ export interface ColdStart {
 }
 
 export function measureColdStart(root: string, runs: number): ColdStart {
+  allowlistPath = join(root, 'allowlist.csv');
   const main = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string }).main;
   if (main !== FUNCTION_BUNDLE) throw new Error(`package.json main is ${main}, expected ${FUNCTION_BUNDLE}`);
   const bundle = join(root, FUNCTION_BUNDLE);

@@ -4,8 +4,19 @@
  * and gzip (compressed archives and bodies). Decompression is bounded, so a small message cannot expand
  * into unbounded memory.
  */
-import { gunzipSync } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { errorText } from '../lib/errorText';
+
+/**
+ * node:zlib is loaded on the first gzip body, not at import: no Activity Log export is compressed, and its
+ * loading was a sixth of the detector's own import time (BENCHMARKS.md › Cold start).
+ */
+let zlib: typeof Zlib | undefined;
+function gunzipSync(buf: Buffer, options: Zlib.ZlibOptions): Buffer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous, deferred load
+  zlib ??= require('node:zlib') as typeof Zlib;
+  return zlib.gunzipSync(buf, options);
+}
 
 /** Largest decompressed size accepted for one message (an Event Hubs event is at most 1 MB compressed). */
 export const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;

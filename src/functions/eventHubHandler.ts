@@ -10,34 +10,49 @@
  * kept counting.
  */
 import type { InvocationContext } from '@azure/functions';
+import { once, onceSync } from '../lib/once';
 import { redactText } from '../lib/redact';
 import * as z from '../lib/zod';
 import type { BatchInfo, Delivery, Logger, MessageMeta } from '../pipeline/ports';
-import { runBatch, type RunOptions } from '../pipeline/runBatch';
 import {
   BatchFailures,
-  runBatchSettingAside,
   SET_ASIDE_AFTER_FAILURES,
   shouldSetAside,
   type FailureRecord,
-} from '../pipeline/setAside';
+} from '../pipeline/failures';
+import type { RunOptions } from '../pipeline/runBatch';
+
+/**
+ * The batch runner (detection and everything below it), loaded when the first batch arrives rather than at
+ * import: the worker's start, which indexes the function, does not wait for it (BENCHMARKS.md › Cold start).
+ */
+const runner = once(async () => {
+  const [{ runBatch }, { runBatchSettingAside }] = await Promise.all([
+    import('../pipeline/runBatch.js'),
+    import('../pipeline/setAside.js'),
+  ]);
+  return { runBatch, runBatchSettingAside };
+});
 
 /** The function's name: App Insights writes it as `operation_Name` of its invocations (operator alerts). */
 export const FUNCTION_NAME = 'packetCaptureDetector';
 
 /** The batch trigger's metadata, camel-cased by the worker; validated because it crosses a process edge. */
-const triggerMetadataSchema = z.object({
-  partitionContext: z.optional(
-    z.object({
-      partitionId: z.optional(z.string()),
-      eventHubName: z.optional(z.string()),
-      consumerGroup: z.optional(z.string()),
-    }),
-  ),
-  offsetArray: z.optional(z.array(z.union([z.string(), z.number()]))),
-  sequenceNumberArray: z.optional(z.array(z.union([z.number(), z.string()]))),
-  enqueuedTimeUtcArray: z.optional(z.array(z.union([z.string(), z.date()]))),
-});
+// Built on the first invocation: a zod schema costs its construction, and the worker's start need not pay it.
+const triggerMetadataSchema = onceSync(() =>
+  z.object({
+    partitionContext: z.optional(
+      z.object({
+        partitionId: z.optional(z.string()),
+        eventHubName: z.optional(z.string()),
+        consumerGroup: z.optional(z.string()),
+      }),
+    ),
+    offsetArray: z.optional(z.array(z.union([z.string(), z.number()]))),
+    sequenceNumberArray: z.optional(z.array(z.union([z.number(), z.string()]))),
+    enqueuedTimeUtcArray: z.optional(z.array(z.union([z.string(), z.date()]))),
+  }),
+);
 
 export interface TriggerInfo {
   readonly batch: BatchInfo;
@@ -45,7 +60,7 @@ export interface TriggerInfo {
 }
 
 export function readTriggerMetadata(context: InvocationContext, count: number): TriggerInfo {
-  const parsed = triggerMetadataSchema.safeParse(context.triggerMetadata ?? {});
+  const parsed = triggerMetadataSchema().safeParse(context.triggerMetadata ?? {});
   const md = parsed.success ? parsed.data : {};
   const partitionId = md.partitionContext?.partitionId;
   const metas: MessageMeta[] = [];
@@ -135,6 +150,7 @@ export function createEventHubHandler(
     const delivery = await deliveryFor(logger);
     const previous = previousFailures(failures, batch, context);
     try {
+      const { runBatch, runBatchSettingAside } = await runner();
       if (shouldSetAside(previous)) {
         await runBatchSettingAside(batchMessages, metas, batch, delivery, logger, previous, options);
       } else {

@@ -13,3 +13,12 @@ export function once<T>(create: () => Promise<T>): () => Promise<T> {
     return pending;
   };
 }
+
+/** Made on the first call, then the same value: for what a module would otherwise build at import. */
+export function onceSync<T>(create: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: create() };
+    return made.value;
+  };
+}

@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { AlertRow } from '../alert/columns';
-import { RULES } from '../detect/registry';
+import { RULE_KINDS } from '../detect/kinds';
 import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { parseCsv } from './csv';
@@ -72,7 +72,7 @@ const MAX_FIELD_CHARS = 1_000;
 /** The capture kinds the registered rules produce, by lower-case name. */
 function knownKinds(): Map<string, string> {
   return new Map(
-    RULES.flatMap((r) => r.operationPatterns.map((p) => [p.kind.toLowerCase(), p.kind] as const)),
+    Object.values(RULE_KINDS).flatMap((kinds) => kinds.map((kind) => [kind.toLowerCase(), kind] as const)),
   );
 }
 

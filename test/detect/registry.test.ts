@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { RULE_ATTRIBUTE_COLUMNS } from '../../src/alert/columns';
+import { RULE_KINDS } from '../../src/detect/kinds';
 import { RULES } from '../../src/detect/registry';
 import { inResourceScope } from '../../src/detect/scope';
 import type { ActivityEvent } from '../../src/normalize/activityEvent';
@@ -27,6 +28,14 @@ const SENTINEL_TACTICS = [
 
 it('registers rules with distinct ids', () => {
   expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
+});
+
+it("lists every rule's kinds in detect/kinds.ts, as its patterns produce them (the allowlist reads that list)", () => {
+  const fromRules = Object.fromEntries(
+    RULES.map((r) => [r.id, [...new Set(r.operationPatterns.map((p) => p.kind))].sort()]),
+  );
+  const listed = Object.fromEntries(Object.entries(RULE_KINDS).map(([id, kinds]) => [id, [...kinds].sort()]));
+  expect(listed).toEqual(fromRules);
 });
 
 describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (_id, rule) => {
