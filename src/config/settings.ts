@@ -19,8 +19,11 @@ interface SettingSpec<T> {
   readonly description: string;
   /** Applied when the setting is unset or blank; the README shows it. */
   readonly default?: T;
-  /** Parses the trimmed text (undefined when unset or blank). */
-  readonly schema: z.ZodMiniType<T | undefined, string | undefined>;
+  /**
+   * Makes the parser of the trimmed text (never given undefined: an unset or blank setting takes its
+   * default). Made when the setting is present, so the function's start builds only the parsers it uses.
+   */
+  readonly schema: () => z.ZodMiniType<T | undefined, string | undefined>;
 }
 
 /** Keeps each entry's value type for `Settings` while checking its shape. */
@@ -70,191 +73,200 @@ export const SETTINGS_TABLE = {
     required: 'delivery',
     description:
       'Logs ingestion endpoint of the DCR (https only). Unset: alerts are written to stdout as JSON Lines.',
-    schema: httpsUrl('LOGS_INGESTION_ENDPOINT'),
+    schema: () => httpsUrl('LOGS_INGESTION_ENDPOINT'),
   }),
   LOGS_INGESTION_RULE_ID: spec({
     required: 'delivery',
     description: 'Immutable id of the DCR (`dcr-…`).',
-    schema: matching(
-      /^dcr-[0-9a-f]{32}$/i,
-      'LOGS_INGESTION_RULE_ID must be a DCR immutable id like dcr-<32 hex digits>',
-    ),
+    schema: () =>
+      matching(
+        /^dcr-[0-9a-f]{32}$/i,
+        'LOGS_INGESTION_RULE_ID must be a DCR immutable id like dcr-<32 hex digits>',
+      ),
   }),
   LOGS_INGESTION_STREAM_NAME: spec({
     required: 'delivery',
     default: ALERT_STREAM_NAME,
     description: 'DCR stream that receives alert rows.',
-    schema: matching(/^Custom-[A-Za-z0-9_]+$/, 'LOGS_INGESTION_STREAM_NAME must look like Custom-<Name>'),
+    schema: () =>
+      matching(/^Custom-[A-Za-z0-9_]+$/, 'LOGS_INGESTION_STREAM_NAME must look like Custom-<Name>'),
   }),
   HEALTH_STREAM_NAME: spec({
     required: 'delivery',
     default: HEALTH_STREAM_NAME,
     description:
       'DCR stream that receives health rows (records seen per subscription and window), in the same DCR as the alerts.',
-    schema: matching(/^Custom-[A-Za-z0-9_]+$/, 'HEALTH_STREAM_NAME must look like Custom-<Name>'),
+    schema: () => matching(/^Custom-[A-Za-z0-9_]+$/, 'HEALTH_STREAM_NAME must look like Custom-<Name>'),
   }),
   HEALTH_WINDOW_MINUTES: spec({
     required: 'no',
     default: 5,
     description:
       'Length of a health window: the Function and `consume` write one health row per subscription and window.',
-    schema: z.optional(
-      z.coerce
-        .number<string>()
-        .check(
-          z.refine(Number.isInteger, { error: 'HEALTH_WINDOW_MINUTES must be a whole number' }),
-          z.minimum(1, 'HEALTH_WINDOW_MINUTES must be at least 1'),
-          z.maximum(60, 'HEALTH_WINDOW_MINUTES must be at most 60'),
-        ),
-    ),
+    schema: () =>
+      z.optional(
+        z.coerce
+          .number<string>()
+          .check(
+            z.refine(Number.isInteger, { error: 'HEALTH_WINDOW_MINUTES must be a whole number' }),
+            z.minimum(1, 'HEALTH_WINDOW_MINUTES must be at least 1'),
+            z.maximum(60, 'HEALTH_WINDOW_MINUTES must be at most 60'),
+          ),
+      ),
   }),
   AZURE_CLIENT_ID: spec({
     required: 'no',
     description:
       'Client id of the user-assigned managed identity (unset: system-assigned / developer login).',
-    schema: matching(GUID, 'AZURE_CLIENT_ID must be a GUID'),
+    schema: () => matching(GUID, 'AZURE_CLIENT_ID must be a GUID'),
   }),
   EVENTHUB_NAME: spec({
     required: 'function',
     default: DEFAULT_EVENTHUB_NAME,
     description: 'Event Hub that receives the Activity Log export.',
-    schema: text,
+    schema: () => text,
   }),
   EVENTHUB_CONSUMER_GROUP: spec({
     required: 'function',
     default: DEFAULT_CONSUMER_GROUP,
     description: 'Consumer group the detector reads with (its own, so other readers are unaffected).',
-    schema: text,
+    schema: () => text,
   }),
   EventHubConnection__fullyQualifiedNamespace: spec({
     required: 'function',
     description:
       'Event Hubs namespace host (`<ns>.servicebus.windows.net`) for the identity-based trigger connection. Locally, set `EventHubConnection` to a connection string instead.',
-    schema: text,
+    schema: () => text,
   }),
   EventHubConnection: spec({
     required: 'no',
     description:
       'Locally only: the trigger connection as an Event Hubs connection string (the emulator). In Azure the identity-based `EventHubConnection__fullyQualifiedNamespace` is used.',
-    schema: text,
+    schema: () => text,
   }),
   EVENTHUB_CONNECTION_STRING: spec({
     required: 'no',
     description:
       '`send` and `consume` only: an Event Hubs connection string (emulator, or SAS where identities are not possible). In Azure prefer `--namespace` with an identity.',
-    schema: text,
+    schema: () => text,
   }),
   DEAD_LETTER_CONTAINER: spec({
     required: 'no',
     default: DEFAULT_DEAD_LETTER_CONTAINER,
     description: 'Blob container that keeps undeliverable alerts and malformed messages.',
-    schema: matching(
-      CONTAINER_NAME,
-      `DEAD_LETTER_CONTAINER must be a valid blob container name (${CONTAINER_NAME_RULE})`,
-    ),
+    schema: () =>
+      matching(
+        CONTAINER_NAME,
+        `DEAD_LETTER_CONTAINER must be a valid blob container name (${CONTAINER_NAME_RULE})`,
+      ),
   }),
   DEAD_LETTER_BLOB_SERVICE_URI: spec({
     required: 'no',
     description:
       'Blob endpoint for dead letters (https). Unset: the host storage (`AzureWebJobsStorage__blobServiceUri`, `__accountName`, then `AzureWebJobsStorage`).',
-    schema: httpsUrl('DEAD_LETTER_BLOB_SERVICE_URI'),
+    schema: () => httpsUrl('DEAD_LETTER_BLOB_SERVICE_URI'),
   }),
   AzureWebJobsStorage__blobServiceUri: spec({
     required: 'no',
     description:
       "The Functions host storage's blob endpoint (identity-based); also where dead letters and `consume` checkpoints go unless told otherwise.",
-    schema: text,
+    schema: () => text,
   }),
   AzureWebJobsStorage__tableServiceUri: spec({
     required: 'no',
     description:
       "The host storage's table endpoint (identity-based): where the lifecycle join keeps each capture operation's state.",
-    schema: text,
+    schema: () => text,
   }),
   AzureWebJobsStorage__accountName: spec({
     required: 'no',
     description: 'The host storage account by name (identity-based), when no blob endpoint is given.',
-    schema: text,
+    schema: () => text,
   }),
   AzureWebJobsStorage: spec({
     required: 'no',
     description:
       'Locally only: the host storage as a connection string (`UseDevelopmentStorage=true` for Azurite).',
-    schema: text,
+    schema: () => text,
   }),
   OPERATION_STATE_TABLE: spec({
     required: 'no',
     default: 'packetcaptureoperations',
     description:
       'Table of the host storage that keeps what the Start and Accept records of a capture operation revealed, for its other records.',
-    schema: matching(
-      /^[A-Za-z][A-Za-z0-9]{2,62}$/,
-      'OPERATION_STATE_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
-    ),
+    schema: () =>
+      matching(
+        /^[A-Za-z][A-Za-z0-9]{2,62}$/,
+        'OPERATION_STATE_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
+      ),
   }),
   CAPTURE_HISTORY_TABLE: spec({
     required: 'no',
     default: 'packetcapturehistory',
     description:
       "Table of the host storage that keeps each principal's and caller IP's capture starts of the last 90 days, for the alert's runbook step 3 answer (`CallerPriorCaptures`). Without table storage: process memory.",
-    schema: matching(
-      /^[A-Za-z][A-Za-z0-9]{2,62}$/,
-      'CAPTURE_HISTORY_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
-    ),
+    schema: () =>
+      matching(
+        /^[A-Za-z][A-Za-z0-9]{2,62}$/,
+        'CAPTURE_HISTORY_TABLE must be a valid table name (3-63 letters and digits, starting with a letter)',
+      ),
   }),
   OPERATION_STATE_WINDOW_MINUTES: spec({
     required: 'no',
     default: 360,
     description:
       "How long a capture operation's records are joined: its Start, Accept and Success records arriving within it give one complete alert.",
-    schema: z.optional(
-      z.coerce
-        .number<string>()
-        .check(
-          z.refine(Number.isInteger, { error: 'OPERATION_STATE_WINDOW_MINUTES must be a whole number' }),
-          z.minimum(5, 'OPERATION_STATE_WINDOW_MINUTES must be at least 5'),
-          z.maximum(10_080, 'OPERATION_STATE_WINDOW_MINUTES must be at most 10080 (7 days)'),
-        ),
-    ),
+    schema: () =>
+      z.optional(
+        z.coerce
+          .number<string>()
+          .check(
+            z.refine(Number.isInteger, { error: 'OPERATION_STATE_WINDOW_MINUTES must be a whole number' }),
+            z.minimum(5, 'OPERATION_STATE_WINDOW_MINUTES must be at least 5'),
+            z.maximum(10_080, 'OPERATION_STATE_WINDOW_MINUTES must be at most 10080 (7 days)'),
+          ),
+      ),
   }),
   AZURE_STORAGE_CONNECTION_STRING: spec({
     required: 'no',
     description:
       '`scan` of a blob archive only: a storage connection string for the account the URL names (Azurite, or an account key where identities are not possible). Unset and no SAS in the URL: `DefaultAzureCredential` (needs Storage Blob Data Reader).',
-    schema: text,
+    schema: () => text,
   }),
   ALLOWLIST_PATH: spec({
     required: 'no',
     description: `CSV allowlist of known, legitimate captures (README › Tuning): an alert a row matches is still written, with \`Suppressed\` = true and the row's reason and line, and raises no incident. Read and checked once at start-up: a bad row stops the start (\`CONFIG_INVALID\`, naming the line). A relative path is resolved against the function's package root (the deployment sets \`${SHIPPED_ALLOWLIST_FILE}\`, the repository's file, shipped in the package) or, for the CLI, the working directory; \`scan --allowlist\` overrides it. Unset: nothing is allowlisted.`,
-    schema: text,
+    schema: () => text,
   }),
   PROTECTED_RESOURCE_IDS: spec({
     required: 'no',
     description:
       "Comma-separated resource, resource-group or subscription ids whose changes the integrity rules alert on (the deployment's own resource group and workspace; the Bicep sets them). Compared case-insensitively as prefixes on segment boundaries. Unset: only the subscription Activity Log export is watched.",
-    schema: z.optional(
-      z.string().check(
-        z.refine((v) => splitIds(v).every((id) => RESOURCE_ID.test(id)), {
-          error:
-            'PROTECTED_RESOURCE_IDS must be comma-separated Azure resource ids, each starting with /subscriptions/<id>',
-        }),
+    schema: () =>
+      z.optional(
+        z.string().check(
+          z.refine((v) => splitIds(v).every((id) => RESOURCE_ID.test(id)), {
+            error:
+              'PROTECTED_RESOURCE_IDS must be comma-separated Azure resource ids, each starting with /subscriptions/<id>',
+          }),
+        ),
       ),
-    ),
   }),
   DELIVERY_TIME_BUDGET_SECONDS: spec({
     required: 'no',
     default: 240,
     description:
       "Time one invocation may spend retrying delivery before dead-lettering (below functionTimeout); for `scan`, the whole run's budget: once Logs Ingestion has failed for this long, the rest is dead-lettered at once.",
-    schema: z.optional(
-      z.coerce
-        .number<string>()
-        .check(
-          z.refine(Number.isInteger, { error: 'DELIVERY_TIME_BUDGET_SECONDS must be a whole number' }),
-          z.minimum(1, 'DELIVERY_TIME_BUDGET_SECONDS must be at least 1'),
-          z.maximum(3600, 'DELIVERY_TIME_BUDGET_SECONDS must be at most 3600'),
-        ),
-    ),
+    schema: () =>
+      z.optional(
+        z.coerce
+          .number<string>()
+          .check(
+            z.refine(Number.isInteger, { error: 'DELIVERY_TIME_BUDGET_SECONDS must be a whole number' }),
+            z.minimum(1, 'DELIVERY_TIME_BUDGET_SECONDS must be at least 1'),
+            z.maximum(3600, 'DELIVERY_TIME_BUDGET_SECONDS must be at most 3600'),
+          ),
+      ),
   }),
 } as const;
 
@@ -339,7 +351,12 @@ function parseValues(env: NodeJS.ProcessEnv): { values: Values; problems: string
   const problems: string[] = [];
   const issues: unknown[] = [];
   for (const [name, s] of Object.entries(SETTINGS_TABLE) as [string, SettingSpec<unknown>][]) {
-    const parsed = s.schema.safeParse(trimmed(env, name));
+    const raw = trimmed(env, name);
+    if (raw === undefined) {
+      values[name] = s.default;
+      continue;
+    }
+    const parsed = s.schema().safeParse(raw);
     if (parsed.success) {
       values[name] = parsed.data ?? s.default;
       continue;
