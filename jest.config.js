@@ -32,6 +32,10 @@ const common = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Every test's temporary files go into one directory per run, removed at the end (test/support/tmpRoot.js).
+  globalSetup: '<rootDir>/test/support/tmpRootSetup.ts',
+  globalTeardown: '<rootDir>/test/support/tmpRootTeardown.ts',
+  transform,
   projects: [
     {
       ...common,

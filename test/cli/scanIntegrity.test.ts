@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -46,8 +46,14 @@ const EXPORT_DELETED = record(
   '11111111-0000-4000-8000-000000000003',
 );
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function archive(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pcd-scan-integrity-'));
+  made.push(dir);
   writeFileSync(
     join(dir, 'PT1H.json'),
     [HUB_KEYS, OTHER_HUB_KEYS, EXPORT_DELETED].map((r) => JSON.stringify(r)).join('\n'),

@@ -41,6 +41,12 @@ export class RunDelivery {
   readonly name = 'logs-ingestion';
   private readonly parts: DeliveryParts;
   private failingSince: number | undefined;
+  /**
+   * A delivery retried and still gave up while Logs Ingestion was failing: its retries stopped because the
+   * next one would not have fitted the run's budget (or the attempts ran out), so the budget is spent even
+   * if a second or two of it is left. Without this, each later file would knock again with that remainder.
+   */
+  private gaveUp = false;
   private spentNoted = false;
   /** Dead-letter blobs written by this run, in order. */
   readonly deadLetterBlobs: string[] = [];
@@ -79,7 +85,11 @@ export class RunDelivery {
    */
   get exhausted(): boolean {
     const firstDelay = this.options.overrides?.retry?.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs;
-    return !this.options.wait && this.failingSince !== undefined && this.remainingMs() < firstDelay;
+    return (
+      !this.options.wait &&
+      this.failingSince !== undefined &&
+      (this.gaveUp || this.remainingMs() < firstDelay)
+    );
   }
 
   async deliver(alerts: readonly AlertRow[], batch: BatchInfo): Promise<RunDeliveryReport> {
@@ -114,8 +124,15 @@ export class RunDelivery {
     });
     try {
       const report = await sink.deliver(alerts, batch);
-      if (report.delivered > 0) this.failingSince = undefined;
-      else if (report.deadLettered > 0) this.failingSince ??= started;
+      if (report.delivered > 0) {
+        this.failingSince = undefined;
+        this.gaveUp = false;
+      } else if (report.deadLettered > 0) {
+        this.failingSince ??= started;
+        // Retried and still dead-lettered: a retryable failure outlasted the budget (a refusal such as 400
+        // or 403 is not retried, and leaves the budget to the files after it).
+        if (report.retried > 0) this.gaveUp = true;
+      }
       if (report.deadLetterBlob !== undefined) this.deadLetterBlobs.push(report.deadLetterBlob);
       return { ...report, undelivered: [] };
     } catch {

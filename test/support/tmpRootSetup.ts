@@ -1,0 +1,3 @@
+import { setupTmpRoot } from './tmpRoot';
+
+export default setupTmpRoot;

@@ -1,0 +1,3 @@
+import { teardownTmpRoot } from './tmpRoot';
+
+export default teardownTmpRoot;
