@@ -37,8 +37,10 @@ const runner = once(async () => {
 /** The function's name: App Insights writes it as `operation_Name` of its invocations (operator alerts). */
 export const FUNCTION_NAME = 'packetCaptureDetector';
 
-/** The batch trigger's metadata, camel-cased by the worker; validated because it crosses a process edge. */
-// Built on the first invocation: a zod schema costs its construction, and the worker's start need not pay it.
+/**
+ * The batch trigger's metadata, camel-cased by the worker; validated because it crosses a process edge. Built
+ * on the first invocation: a zod schema costs its construction, and the worker's start need not pay it.
+ */
 const triggerMetadataSchema = onceSync(() =>
   z.object({
     partitionContext: z.optional(
