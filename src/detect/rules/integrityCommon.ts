@@ -3,8 +3,8 @@
  * the change an operation makes (from its verb), the resource's name, and the alert context. Each rule stays a
  * module of its own (metadata, patterns, scope, title); only the mechanics live here.
  */
-import { redactSecrets } from '../../lib/redact';
 import { parseResourceId, type ActivityEvent } from '../../normalize/activityEvent';
+import { alertContext } from '../context';
 import { inResourceScope, normalizeProtectedId, protectedPrefixOf } from '../scope';
 import type { Finding, OperationPattern, ResourceScope, RuleContext } from '../types';
 
@@ -83,27 +83,18 @@ export function resourceName(event: ActivityEvent): string {
 /** Panther-style context, shared by the integrity rules; rule-specific keys are added by each rule. */
 export function integrityContext(event: ActivityEvent, finding: Finding): Record<string, unknown> {
   const parts = parseResourceId(event.resourceId);
-  const context: Record<string, unknown> = {
-    resource_id: event.resourceId,
-    caller_ip: event.callerIpAddress,
-    operation_name: event.operationName,
-    result_type: event.resultType,
-    correlation_id: event.correlationId,
-    location: event.location,
-    tenant_id: event.tenantId,
-    subscription_id: parts.subscriptionId || event.subscriptionId,
-    resource_group: parts.resourceGroup || event.resourceGroup,
-    resource_name: parts.resourceName,
-    caller: event.caller,
-    caller_kind: event.callerKind,
-    ...(event.callerResourceId === '' ? {} : { caller_managed_identity: event.callerResourceId }),
-    integrity_target: finding.kind,
-    integrity_change: finding.attributes.IntegrityChange ?? '',
-    protected_scope: finding.attributes.ProtectedScope ?? '',
-    matched_pattern: finding.pattern,
-    source_format: event.sourceFormat,
-  };
-  if (event.droppedFields.length > 0) context.dropped_fields = event.droppedFields;
-  if (event.properties) context.properties = redactSecrets(event.properties);
-  return context;
+  return alertContext(
+    event,
+    {
+      subscription_id: parts.subscriptionId || event.subscriptionId,
+      resource_group: parts.resourceGroup || event.resourceGroup,
+      resource_name: parts.resourceName,
+    },
+    {
+      integrity_target: finding.kind,
+      integrity_change: finding.attributes.IntegrityChange ?? '',
+      protected_scope: finding.attributes.ProtectedScope ?? '',
+      matched_pattern: finding.pattern,
+    },
+  );
 }

@@ -5,7 +5,7 @@
  * `operationName`, and a successful result. Only `operationName` is tested, never `resourceId` or
  * `properties`, so a read of a capture resource or a property mentioning captures does not fire.
  */
-import { redactSecrets } from '../../lib/redact';
+import { alertContext } from '../context';
 import { parseResourceId, type ActivityEvent } from '../../normalize/activityEvent';
 import { detailSources, detailValues, mergeDetails } from '../details';
 import type { DetectionRule, Finding, OperationDetails, OperationPattern } from '../types';
@@ -264,29 +264,20 @@ export const packetCaptureEnabled: DetectionRule = {
     const storageAccount = /\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)/i.exec(
       `${event.resourceId} ${captureStorage}`,
     );
-    const context: Record<string, unknown> = {
-      resource_id: event.resourceId,
-      caller_ip: event.callerIpAddress,
-      operation_name: event.operationName,
-      result_type: event.resultType,
-      correlation_id: event.correlationId,
-      location: event.location,
-      tenant_id: event.tenantId,
-      resource_group: parts.resourceGroup || event.resourceGroup,
-      storage_account_name: storageAccount?.[1] ?? '',
-      caller: event.caller,
-      caller_kind: event.callerKind,
-      ...(event.callerResourceId === '' ? {} : { caller_managed_identity: event.callerResourceId }),
-      capture_kind: finding.kind,
-      matched_pattern: finding.pattern,
-      capture_target: captureTarget,
-      capture_storage: captureStorage,
-      capture_details: finding.details ?? {},
-      detail_sources: finding.detailSources ?? [],
-      source_format: event.sourceFormat,
-    };
-    if (event.droppedFields.length > 0) context.dropped_fields = event.droppedFields;
-    if (event.properties) context.properties = redactSecrets(event.properties);
-    return context;
+    return alertContext(
+      event,
+      {
+        resource_group: parts.resourceGroup || event.resourceGroup,
+        storage_account_name: storageAccount?.[1] ?? '',
+      },
+      {
+        capture_kind: finding.kind,
+        matched_pattern: finding.pattern,
+        capture_target: captureTarget,
+        capture_storage: captureStorage,
+        capture_details: finding.details ?? {},
+        detail_sources: finding.detailSources ?? [],
+      },
+    );
   },
 };
