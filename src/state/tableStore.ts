@@ -11,6 +11,8 @@ import type { TableClient, TableServiceClientOptions } from '@azure/data-tables'
   'resolution-mode': 'import',
 };
 import type { StorageEndpoint } from '../config/settings';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exponentialDelayMs } from '../lib/backoff';
 import { DetectorError } from '../lib/errors';
 import { errorText } from '../lib/errorText';
 import { once } from '../lib/once';
@@ -35,12 +37,8 @@ const SWEEP_MAX = 200;
 /** The SDK's retries for one call: a few quick tries, so an outage fails fast and the batch goes on. */
 const DEFAULT_TABLE_RETRY = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 };
 
-interface StateEntity {
-  partitionKey: string;
-  rowKey: string;
+interface StateEntity extends StateTableEntity {
   State: string;
-  ExpiresOn: Date;
-  etag?: string;
 }
 
 export function statusOf(error: unknown): number | undefined {
@@ -73,7 +71,7 @@ function parseState(text: string): OperationState | undefined {
 
 export class TableOperationStateStore implements OperationStateStore {
   readonly name: string;
-  private lastSweep = 0;
+  private readonly sweeper = new Sweeper(() => this.now());
   private readonly client = once(() => this.openTable());
 
   constructor(private readonly config: TableStateStoreConfig) {
@@ -97,45 +95,30 @@ export class TableOperationStateStore implements OperationStateStore {
   ): Promise<{ before: OperationState | undefined; after: OperationState }> {
     const table = await this.client();
     const partitionKey = `op${id.slice(0, 2)}`;
-    for (let attempt = 1; ; attempt++) {
-      let existing: StateEntity | undefined;
-      try {
-        existing = await table.getEntity<StateEntity>(partitionKey, id);
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
-      const before = existing === undefined ? undefined : parseState(existing.State);
-      const after = change(before);
-      const entity: StateEntity = {
-        partitionKey,
-        rowKey: id,
-        State: serializeState(after),
-        ExpiresOn: new Date(after.expiresAt),
-      };
-      try {
-        if (existing === undefined) await table.createEntity(entity);
-        else await table.updateEntity(entity, 'Replace', { etag: existing.etag ?? '*' });
-        this.sweepSometimes(table);
-        return { before, after };
-      } catch (error) {
-        const status = statusOf(error);
-        // 409: created meanwhile; 412: changed meanwhile. Read again and apply the change to the newer state.
-        if ((status === 409 || status === 412) && attempt < MAX_ATTEMPTS) continue;
-        throw new DetectorError(
-          'DELIVERY_FAILED',
-          `Could not store the state of an operation in ${this.name}: ${errorText(error, 300)}`,
-          { cause: error },
-        );
-      }
-    }
-  }
-
-  /** Deletes a few expired entities now and then (Table Storage has no time to live of its own). */
-  private sweepSometimes(table: TableClient): void {
-    const now = this.now();
-    if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
-    this.lastSweep = now;
-    sweepExpired(table, now);
+    const result = await readModifyWrite<
+      StateEntity,
+      { before: OperationState | undefined; after: OperationState }
+    >(
+      table,
+      partitionKey,
+      id,
+      (existing) => {
+        const before = existing === undefined ? undefined : parseState(existing.State);
+        const after = change(before);
+        return {
+          entity: {
+            partitionKey,
+            rowKey: id,
+            State: serializeState(after),
+            ExpiresOn: new Date(after.expiresAt),
+          },
+          result: { before, after },
+        };
+      },
+      { maxAttempts: MAX_ATTEMPTS, what: `the state of an operation in ${this.name}` },
+    );
+    this.sweeper.maybe(table);
+    return result;
   }
 }
 
@@ -186,4 +169,73 @@ export function sweepExpired(table: TableClient, nowMs: number): void {
       await table.deleteEntity(e.partitionKey, e.rowKey).catch(() => undefined);
     }
   })().catch(() => undefined);
+}
+
+/** What every state table's entity has: its keys, when it may be swept, and the ETag it was read with. */
+export interface StateTableEntity {
+  partitionKey: string;
+  rowKey: string;
+  ExpiresOn: Date;
+  etag?: string;
+}
+
+/** Between attempts after a conflict: jittered, so writers that collided do not collide again in step. */
+const CONFLICT_DELAY_MS = { base: 10, max: 200 };
+
+/**
+ * One entity read, changed and written with optimistic concurrency: created when absent, replaced only if
+ * unchanged since it was read (ETag). On a conflict (409: created meanwhile; 412: changed meanwhile) it is
+ * read again after a short random pause and the change applied to the newer entity. `what` names the
+ * entity in the error when the attempts run out or the store fails.
+ */
+export async function readModifyWrite<E extends StateTableEntity, R>(
+  table: TableClient,
+  partitionKey: string,
+  rowKey: string,
+  change: (existing: E | undefined) => { readonly entity: E; readonly result: R },
+  options: { readonly maxAttempts: number; readonly what: string },
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    let existing: E | undefined;
+    try {
+      existing = await table.getEntity<E>(partitionKey, rowKey);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    const { entity, result } = change(existing);
+    try {
+      if (existing === undefined) await table.createEntity(entity);
+      else await table.updateEntity(entity, 'Replace', { etag: existing.etag ?? '*' });
+      return result;
+    } catch (error) {
+      const status = statusOf(error);
+      if ((status === 409 || status === 412) && attempt < options.maxAttempts) {
+        await sleep(
+          Math.random() * exponentialDelayMs(attempt, CONFLICT_DELAY_MS.base, CONFLICT_DELAY_MS.max),
+        );
+        continue;
+      }
+      throw new DetectorError(
+        'DELIVERY_FAILED',
+        `Could not store ${options.what}: ${errorText(error, 300)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+/** Sweeps a table's expired entities at most once per `SWEEP_INTERVAL_MS` (Table Storage has no time to live). */
+export class Sweeper {
+  private last = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  maybe(table: TableClient): void {
+    const now = this.now();
+    if (now - this.last < SWEEP_INTERVAL_MS) return;
+    this.last = now;
+    sweepExpired(table, now);
+  }
 }
